@@ -1,0 +1,107 @@
+"""The Python API behind the CLI: train, export, load and sample."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .config import Config, load_config, load_saved_config
+from .errors import GankitError
+
+
+def default_run_dir(cfg: Config) -> Path:
+    return Path("runs") / f"{cfg.recipe}-{cfg.data.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def train(recipe: str = "dcgan", *, data: str | None = None, data_root: str | None = None,
+          out: str | Path | None = None, steps: int | None = None, batch_size: int | None = None,
+          seed: int | None = None, device: str | None = None, loss: str | None = None, aug: str | None = None,
+          config_file: str | Path | None = None, overrides: list[str] | tuple = (),
+          resume: str | Path | None = None) -> Path:
+    """Train a recipe and return the run directory. ``resume`` continues a run exactly where its
+    last checkpoint stopped (its saved config, plus any overrides such as a larger ``steps``)."""
+    from .train import Trainer
+
+    shortcuts = {"data.name": data, "data.root": data_root, "train.steps": steps, "train.batch_size": batch_size,
+                 "seed": seed, "device": device, "loss.name": loss, "aug.mode": aug}
+    if resume is not None:
+        run_dir = Path(resume)
+        saved = run_dir / "config.yaml"
+        if not saved.is_file():
+            raise GankitError(f"--resume {run_dir}: not a run directory (no config.yaml)")
+        cfg = load_config(load_saved_config(saved)["recipe"], saved, overrides, **shortcuts)
+        return Trainer(cfg, run_dir, resume=True).fit()
+    if loss is not None:
+        from .losses.presets import preset_overrides
+        overrides = list(preset_overrides(recipe, loss)) + list(overrides)
+    cfg = load_config(recipe, config_file, overrides, **shortcuts)
+    run_dir = Path(out) if out is not None else default_run_dir(cfg)
+    if (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").iterdir()):
+        raise GankitError(f"{run_dir} already holds a run; pass --resume {run_dir} or another --out")
+    return Trainer(cfg, run_dir).fit()
+
+
+def load_generator(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
+    """Load an exported generator (``config.json`` + ``model.safetensors``); no training code, no pickle."""
+    from .nets import load_pretrained
+
+    return load_pretrained(path, device)
+
+
+def export(run_dir: str | Path, out_dir: str | Path, which: str = "auto") -> tuple[Path, str]:
+    """Write a run's generator alone (the EMA one when the run kept one) to ``out_dir``.
+
+    which: ``best`` (the checkpoint kept by the training metric), ``last``, or ``auto`` (best when it exists).
+    Returns (out_dir, which checkpoint was used). Recipes may add files (SGAN writes its classifier).
+    """
+    from .data import build_dataset
+    from .recipes import get_recipe_class
+    from .train.checkpoint import latest_checkpoint, load_checkpoint
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").is_file():
+        raise GankitError(f"{run_dir} is not a run directory (no config.yaml)")
+    best, last = run_dir / "checkpoints" / "best.pt", latest_checkpoint(run_dir / "checkpoints")
+    if which not in ("auto", "best", "last"):
+        raise GankitError(f"--which must be auto, best or last, got '{which}'")
+    if which == "best" and not best.is_file():
+        raise GankitError(f"{run_dir} has no best checkpoint (train with --set eval.metric=... eval.every=N)")
+    path = best if which == "best" or (which == "auto" and best.is_file()) else last
+    if path is None:
+        raise GankitError(f"{run_dir} has no checkpoint yet")
+    state = load_checkpoint(path)
+    cfg = Config.wrap(state["config"])
+    recipe = get_recipe_class(cfg.recipe)(cfg, build_dataset(cfg.data, cfg.seed), "cpu")
+    for k, m in recipe.nets.items():
+        m.load_state_dict(state["nets"][k])
+    G = recipe.generator()
+    if state["ema"] is not None:
+        G.load_state_dict({k[len("module."):]: v for k, v in state["ema"].items() if k.startswith("module.")})
+    out = recipe.export(G.eval(), out_dir)
+    return Path(out), path.name
+
+
+@torch.no_grad()
+def sample(G: nn.Module, n: int, seed: int = 0, label: int | None = None, batch_size: int = 256) -> torch.Tensor:
+    """n samples in [-1, 1] from a noise generator (N x 2 points for toy generators), on the CPU.
+    A conditional generator gives class ``label``, or classes in turn when ``label`` is None."""
+    if not hasattr(G, "z_dim"):
+        raise GankitError("this generator takes images, not noise: use `gankit translate` / `gankit upscale`")
+    k = getattr(G, "num_classes", 0)
+    if label is not None and not k:
+        raise GankitError("--label given but this generator is unconditional")
+    if label is not None and not 0 <= label < k:
+        raise GankitError(f"--label must be in 0..{k - 1}, got {label}")
+    device = next(G.parameters()).device
+    g = torch.Generator().manual_seed(seed)
+    outs = []
+    for i in range(0, n, batch_size):
+        b = min(batch_size, n - i)
+        z = torch.randn(b, G.z_dim, generator=g).to(device)
+        y = None
+        if k:
+            y = (torch.full((b,), label) if label is not None else torch.arange(i, i + b) % k).to(device)
+        outs.append(G(z, y).float().cpu())
+    return torch.cat(outs)

@@ -1,0 +1,42 @@
+"""gankit train RECIPE ..."""
+from __future__ import annotations
+
+import argparse
+
+from .common import add_data_args, add_device_arg
+
+
+def register(sub) -> None:
+    from ..recipes import RECIPES
+
+    p = sub.add_parser("train", help="train a GAN recipe", formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Train a recipe. Recipes:\n" + "\n".join(
+                           f"  {k:10s} {v.help}" for k, v in RECIPES.items()),
+                       epilog="Examples:\n  gankit train\n  gankit train gan --data toy2d-ring --steps 3000\n"
+                              "  gankit train dcgan --data mnist --data-root ../shared/data/mnist --loss wgan-gp\n"
+                              "  gankit train --resume runs/my-run --steps 3000")
+    p.add_argument("recipe", nargs="?", default="dcgan", choices=sorted(RECIPES), metavar="RECIPE",
+                   help="which GAN to train (default: dcgan)")
+    add_data_args(p)
+    p.add_argument("--out", metavar="RUN_DIR", help="run directory (default runs/RECIPE-DATA-TIME)")
+    p.add_argument("--steps", type=int, metavar="N", help="generator steps (iterations)")
+    p.add_argument("--batch-size", type=int, metavar="B", help="batch size per process")
+    p.add_argument("--seed", type=int, metavar="S", help="random seed")
+    p.add_argument("--loss", metavar="NAME", help="loss family with its paper's optimizer preset: "
+                   "bce, bce-saturating, lsgan, wgan, wgan-gp, hinge")
+    p.add_argument("--aug", metavar="MODE", help="augmentation of everything D sees: none, ada, fixed:P, diffaug")
+    p.add_argument("--config", metavar="FILE", help="YAML file of config overrides")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one config key, e.g. --set optim.D.lr=1e-4 (repeatable)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run exactly from its last checkpoint")
+    add_device_arg(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..api import train
+
+    train(args.recipe, data=args.data, data_root=args.data_root, out=args.out, steps=args.steps,
+          batch_size=args.batch_size, seed=args.seed, device=args.device, loss=args.loss, aug=args.aug,
+          config_file=args.config, overrides=args.overrides, resume=args.resume)
+    return 0

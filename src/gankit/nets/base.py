@@ -1,0 +1,112 @@
+"""Save and load networks like diffusers: ``config.json`` + ``model.safetensors``.
+
+A network class registered with :func:`register` records its constructor arguments, so
+``save_pretrained(dir)`` can write them and ``load_pretrained(dir)`` can rebuild the network
+from its class name alone: no pickle, no training code, no discriminator.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_model, save_model
+from torch import nn
+
+from ..errors import GankitError
+
+NETS: dict[str, type[nn.Module]] = {}
+CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, tuple):
+        return [_jsonable(i) for i in v]
+    if isinstance(v, list):
+        return [_jsonable(i) for i in v]
+    if isinstance(v, dict):
+        return {k: _jsonable(i) for k, i in v.items()}
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    raise TypeError(f"constructor argument {v!r} is not JSON-serialisable")
+
+
+def register(cls: type[nn.Module]) -> type[nn.Module]:
+    """Class decorator: remember constructor kwargs in ``self.init_kwargs``; add save/load."""
+    init = cls.__init__
+    sig = inspect.signature(init)
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        bound = sig.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        params = dict(bound.arguments)
+        params.pop("self")
+        init(self, *args, **kwargs)
+        self.init_kwargs = _jsonable(params)
+        if not hasattr(self, "meta"):
+            self.meta = {}
+
+    cls.__init__ = __init__
+    cls.save_pretrained = save_pretrained
+    cls.from_pretrained = classmethod(lambda c, path, device="cpu": load_pretrained(path, device, expect=c))
+    NETS[cls.__name__] = cls
+    return cls
+
+
+def save_pretrained(self: nn.Module, path: str | Path) -> Path:
+    """Write ``config.json`` (class, kwargs, meta) and ``model.safetensors`` into ``path``."""
+    from .. import __version__
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    config = {"gankit_version": __version__, "class": type(self).__name__,
+              "kwargs": self.init_kwargs, "meta": _jsonable(getattr(self, "meta", {}))}
+    (path / CONFIG_NAME).write_text(json.dumps(config, indent=2))
+    tmp = path / (WEIGHTS_NAME + ".tmp")
+    save_model(self, str(tmp))
+    tmp.replace(path / WEIGHTS_NAME)
+    return path
+
+
+def read_config(path: str | Path) -> dict:
+    path = Path(path)
+    cfg_file = path / CONFIG_NAME
+    if not path.is_dir():
+        raise GankitError(f"{path} is not a model directory (expected a folder with {CONFIG_NAME} and {WEIGHTS_NAME})")
+    if not cfg_file.is_file():
+        raise GankitError(f"{path} has no {CONFIG_NAME}; export a generator with `gankit export RUN_DIR OUT_DIR`")
+    try:
+        cfg = json.loads(cfg_file.read_text())
+    except json.JSONDecodeError as e:
+        raise GankitError(f"{cfg_file} is not valid JSON ({e.msg})") from None
+    if "class" not in cfg or "kwargs" not in cfg:
+        raise GankitError(f"{cfg_file} is not a gankit model config (no 'class'/'kwargs')")
+    return cfg
+
+
+def load_pretrained(path: str | Path, device: str | torch.device = "cpu", expect: type | None = None) -> nn.Module:
+    """Rebuild a saved network from its directory (weights via safetensors, never pickle)."""
+    from . import ensure_registered
+
+    ensure_registered()
+    path = Path(path)
+    cfg = read_config(path)
+    cls = NETS.get(cfg["class"])
+    if cls is None:
+        raise GankitError(f"{path}: unknown network class '{cfg['class']}' (saved by a newer gankit?)")
+    if expect is not None and not issubclass(cls, expect):
+        raise GankitError(f"{path} holds a {cfg['class']}, not a {expect.__name__}")
+    net = cls(**cfg["kwargs"])
+    net.meta = cfg.get("meta", {})
+    weights = path / WEIGHTS_NAME
+    if not weights.is_file():
+        raise GankitError(f"{path} has no {WEIGHTS_NAME}")
+    try:
+        load_model(net, str(weights), device="cpu")
+    except Exception as e:  # safetensors raises several types for corrupt files
+        raise GankitError(f"cannot load weights {weights}: {str(e).splitlines()[0]}") from None
+    return net.to(device).eval()

@@ -1,0 +1,32 @@
+"""Small building blocks shared by several networks."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import GankitError
+
+
+def activation(name: str) -> nn.Module:
+    acts = {"relu": lambda: nn.ReLU(True), "leaky_relu": lambda: nn.LeakyReLU(0.2, True),
+            "elu": lambda: nn.ELU(inplace=True), "tanh": nn.Tanh, "prelu": nn.PReLU, "none": nn.Identity}
+    if name not in acts:
+        raise GankitError(f"unknown activation '{name}'; choose one of: {', '.join(acts)}")
+    return acts[name]()
+
+
+def norm1d(kind: str, n: int) -> nn.Module:
+    return {"batch": lambda: nn.BatchNorm1d(n), "layer": lambda: nn.LayerNorm(n), "none": nn.Identity}[kind]()
+
+
+def norm2d(kind: str, n: int) -> nn.Module:
+    kinds = {"batch": lambda: nn.BatchNorm2d(n), "instance": lambda: nn.InstanceNorm2d(n, affine=False),
+             "none": nn.Identity}
+    if kind not in kinds:
+        raise GankitError(f"unknown norm '{kind}'; choose one of: {', '.join(kinds)}")
+    return kinds[kind]()
+
+
+def one_hot(y: torch.Tensor, num_classes: int) -> torch.Tensor:
+    return F.one_hot(y.long(), num_classes).float()

@@ -1,0 +1,75 @@
+"""DCGAN (Radford et al. 2016) for 28, 32 and 64 px, any channel count.
+
+G: z as a 1x1 map -> ConvTranspose to s0 x s0 (s0 = 7 for 28 px, else 4) -> k stride-2
+ConvTranspose blocks with BatchNorm + ReLU, halving the width each time -> Tanh.
+D mirrors it: stride-2 convs with LeakyReLU(0.2) (no norm on the first), then a valid
+s0 x s0 conv to one logit per image.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..errors import GankitError
+from .base import register
+from .blocks import norm2d, one_hot
+
+
+def _levels(image_size: int) -> tuple[int, int]:
+    for s0 in (4, 7):
+        k, s = 0, s0
+        while s < image_size:
+            s, k = s * 2, k + 1
+        if s == image_size and k >= 2:
+            return s0, k
+    raise GankitError(f"DCGAN supports image sizes 4*2^k or 7*2^k (28, 32, 64, 128...), got {image_size}")
+
+
+@register
+class DCGANGenerator(nn.Module):
+    def __init__(self, z_dim: int = 100, channels: int = 1, image_size: int = 28, width: int = 64,
+                 num_classes: int = 0, norm: str = "batch"):
+        super().__init__()
+        self.z_dim, self.num_classes = z_dim, num_classes
+        s0, k = _levels(image_size)
+        ch = width * 2 ** (k - 1)
+        layers = [nn.ConvTranspose2d(z_dim + num_classes, ch, s0, 1, 0, bias=False), norm2d(norm, ch), nn.ReLU(True)]
+        for _ in range(k - 1):
+            layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False), norm2d(norm, ch // 2), nn.ReLU(True)]
+            ch //= 2
+        layers += [nn.ConvTranspose2d(ch, channels, 4, 2, 1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.num_classes:
+            z = torch.cat([z, one_hot(y, self.num_classes)], 1)
+        return self.net(z[:, :, None, None])
+
+
+@register
+class DCGANDiscriminator(nn.Module):
+    """Labels (if any) enter as constant one-hot channels concatenated to the image."""
+
+    def __init__(self, channels: int = 1, image_size: int = 28, width: int = 64, num_classes: int = 0,
+                 out_dim: int = 1, norm: str = "batch"):
+        super().__init__()
+        self.num_classes = num_classes
+        s0, k = _levels(image_size)
+        ch = width
+        layers = [nn.Conv2d(channels + num_classes, ch, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        for _ in range(k - 1):
+            layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=norm == "none"), norm2d(norm, ch * 2), nn.LeakyReLU(0.2, True)]
+            ch *= 2
+        self.body = nn.Sequential(*layers, nn.Flatten())
+        self.feature_dim = ch * s0 * s0
+        self.head = nn.Linear(self.feature_dim, out_dim)  # = a valid s0 x s0 conv
+
+    def features(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.num_classes:
+            maps = one_hot(y, self.num_classes)[:, :, None, None].expand(-1, -1, *x.shape[-2:])
+            x = torch.cat([x, maps], 1)
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        out = self.head(self.features(x, y))
+        return out.squeeze(1) if out.shape[1] == 1 else out

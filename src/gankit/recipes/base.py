@@ -1,0 +1,105 @@
+"""The contract between a recipe (one GAN's algorithm) and the engine (the loop's mechanics)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import Tensor, nn
+
+from ..data import ImageData
+from ..errors import GankitError
+
+
+@dataclass
+class StepOut:
+    """What one step of a recipe returns: a loss per player to minimise, and numbers to log."""
+    losses: dict[str, Tensor]
+    logs: dict[str, Tensor | float] = field(default_factory=dict)
+
+
+@dataclass
+class Phase:
+    """One kind of update in an iteration.
+
+    repeat: the schedule key giving how many times it runs per iteration ("n_d" or "n_g").
+    batch: "new" draws a fresh batch, "same" reuses the previous phase's batch, "none" passes None.
+    """
+    name: str
+    fn: Callable[[dict | None], StepOut]
+    repeat: str = "n_d"
+    batch: str = "new"
+
+
+class Recipe:
+    """Base class: holds config, data facts and device; subclasses build nets and define steps."""
+
+    def __init__(self, cfg, data: ImageData, device: torch.device):
+        self.cfg, self.data, self.device = cfg, data, torch.device(device)
+        self.players: dict[str, list[nn.Module]] = {}
+        self.nets: dict[str, nn.Module] = {}
+
+    # --- what the engine calls -------------------------------------------------------------
+    def phases(self) -> list[Phase]:
+        raise NotImplementedError
+
+    def generator(self) -> nn.Module:
+        return self.nets["G"]
+
+    def fixed_inputs(self, n: int) -> dict:
+        """Inputs for the periodic sample grid, fixed for the whole run (own RNG, not the global one)."""
+        g = torch.Generator().manual_seed(self.cfg.seed + 12345)
+        return {"z": torch.randn(n, self.generator().z_dim, generator=g).to(self.device)}
+
+    @torch.no_grad()
+    def render(self, G: nn.Module, fixed: dict) -> Tensor:
+        """Images in [-1, 1] (or points) for a sample grid."""
+        return G(fixed["z"])
+
+    @torch.no_grad()
+    def sample(self, G: nn.Module, n: int, batch_size: int = 500) -> Tensor:
+        """n unconditional samples on the CPU (for metrics and alarms)."""
+        outs = []
+        for i in range(0, n, batch_size):
+            z = torch.randn(min(batch_size, n - i), G.z_dim, device=self.device)
+            outs.append(G(z).float().cpu())
+        return torch.cat(outs)
+
+    def lr_scale(self, player: str) -> float:
+        return 1.0
+
+    def after_update(self, player: str) -> None:
+        pass
+
+    def evaluate(self, G: nn.Module) -> dict[str, float]:
+        return {}
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+    def batch_transform(self):
+        return None
+
+    def export(self, G: nn.Module, out_dir: str | Path) -> Path:
+        return G.save_pretrained(out_dir)
+
+    # --- helpers for subclasses ------------------------------------------------------------
+    def noise(self, n: int) -> Tensor:
+        return torch.randn(n, self.cfg.model.z_dim, device=self.device)
+
+    def require_kind(self, *kinds: str) -> None:
+        if self.data.kind not in kinds:
+            raise GankitError(
+                f"recipe '{self.cfg.recipe}' needs a dataset of kind {' or '.join(kinds)}, "
+                f"but '{self.cfg.data.name}' is {self.data.kind}")
+
+    def generator_meta(self, kind: str = "noise", **extra) -> dict:
+        d = self.data
+        meta = {"kind": kind, "recipe": self.cfg.recipe, "dataset": self.cfg.data.name,
+                "image_size": d.image_size, "channels": d.channels}
+        meta.update(extra)
+        return meta

@@ -1,0 +1,146 @@
+"""Adversarial GANs with one G and one D: the vanilla GAN, DCGAN, and their loss variants
+(LSGAN, WGAN, WGAN-GP, hinge). The loss family is a config choice; the algorithm is the same.
+
+Algorithm (Goodfellow et al. 2014, Alg. 1), per iteration:
+  for n_d steps:  x ~ data, z ~ N(0, I);  D <- D - lr * grad_D L_D(D(aug(x)), D(aug(G(z))))   [G frozen]
+                  (+ λ·gradient penalty for WGAN-GP; weights clipped to ±c for WGAN)
+  for n_g steps:  z ~ N(0, I);            G <- G - lr * grad_G L_G(D(aug(G(z))))              [D frozen]
+A conditional model (cgan) feeds the one-hot label y to both G and D; fake labels are drawn uniformly.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from ..errors import GankitError
+from ..losses import get_loss, gradient_penalty
+from ..nets import init_weights
+from ..nets.dcgan import DCGANDiscriminator, DCGANGenerator
+from ..nets.mlp import MLPDiscriminator, MLPGenerator
+from ..train.monitors import d_stats
+from .base import Phase, Recipe, StepOut
+
+
+def build_augment(cfg, channels: int):
+    """The augmentation applied to every image D sees (None when off)."""
+    if cfg.aug.mode == "none":
+        return None
+    from ..augment import build_augment as build
+
+    return build(cfg.aug, channels)
+
+
+class AdversarialGAN(Recipe):
+    conditional = False
+
+    def __init__(self, cfg, data, device):
+        super().__init__(cfg, data, device)
+        m = cfg.model
+        self.num_classes = data.num_classes if self.conditional else 0
+        if self.conditional and (data.y is None or not self.num_classes):
+            raise GankitError(f"recipe '{cfg.recipe}' needs labels; dataset '{cfg.data.name}' has none "
+                              "(use class subfolders with image-folder)")
+        self.G, self.D = self.build_nets(m)
+        init_weights(self.G, m.init)
+        init_weights(self.D, m.init)
+        self.G.to(self.device)
+        self.D.to(self.device)
+        self.G.meta = self.generator_meta("points" if data.kind == "points" else "noise", z_dim=m.z_dim,
+                                          num_classes=self.num_classes, class_names=data.class_names if self.num_classes else None)
+        self.nets = {"G": self.G, "D": self.D}
+        self.players = {"D": [self.D], "G": [self.G]}
+        self.loss = get_loss(cfg.loss.name)
+        self.aug = build_augment(cfg, data.channels) if data.kind == "image" else None
+        self.batch_size = cfg.train.batch_size
+
+    def build_nets(self, m):
+        d, k = self.data, self.num_classes
+        if m.arch == "mlp":
+            shape = (2,) if d.kind == "points" else (d.channels, d.image_size, d.image_size)
+            out_act = "none" if d.kind == "points" else "tanh"
+            G = MLPGenerator(m.z_dim, shape, m.g_widths, m.g_norm, m.g_first_norm, m.g_act, out_act, k)
+            D = MLPDiscriminator(shape, m.d_widths, m.d_act, m.d_norm, 0.0, k)
+        elif m.arch == "dcgan":
+            self.require_kind("image")
+            G = DCGANGenerator(m.z_dim, d.channels, d.image_size, m.g_width, k, m.g_norm)
+            D = DCGANDiscriminator(d.channels, d.image_size, m.d_width, k, 1, m.d_norm)
+        else:
+            raise GankitError(f"config key 'model.arch' must be mlp or dcgan, got {m.arch!r}")
+        return G, D
+
+    # --- the algorithm -----------------------------------------------------------------------
+    def phases(self):
+        return [Phase("D", self.d_step, repeat="n_d", batch="new"),
+                Phase("G", self.g_step, repeat="n_g", batch="new" if self.conditional else "none")]
+
+    def augment(self, x: Tensor) -> Tensor:
+        return self.aug(x) if self.aug is not None else x
+
+    def fake_labels(self, n: int) -> Tensor | None:
+        return torch.randint(self.num_classes, (n,), device=self.device) if self.num_classes else None
+
+    def d_step(self, batch: dict) -> StepOut:
+        real = batch["x"]
+        y = batch["y"] if self.num_classes else None
+        with torch.no_grad():
+            fake = self.G(self.noise(real.shape[0]), y)
+        real_logits = self.D(self.augment(real), y)
+        fake_logits = self.D(self.augment(fake), y)
+        loss = self.loss.d(real_logits, fake_logits, **self.d_loss_kwargs())
+        logs = d_stats(real_logits, fake_logits)
+        if self.loss.name == "wgan-gp":
+            gp = gradient_penalty(lambda v: self.D(self.augment(v), y), real, fake)
+            loss = loss + self.cfg.loss.gp_weight * gp
+            logs["d/gradient_penalty"] = gp.detach()
+        if self.aug is not None:
+            self.aug.observe(real_logits)
+            logs["aug/p"] = self.aug.p
+        return StepOut({"D": loss}, logs)
+
+    def g_step(self, batch: dict | None) -> StepOut:
+        n = self.batch_size
+        y = self.fake_labels(n) if batch is None else batch.get("y") if self.num_classes else None
+        fake = self.G(self.noise(n), y)
+        loss = self.loss.g(self.D(self.augment(fake), y), **self.g_loss_kwargs())
+        return StepOut({"G": loss})
+
+    def d_loss_kwargs(self) -> dict:
+        return {"a": self.cfg.loss.ls_a, "b": self.cfg.loss.ls_b} if self.loss.name == "lsgan" else {}
+
+    def g_loss_kwargs(self) -> dict:
+        return {"c": self.cfg.loss.ls_c} if self.loss.name == "lsgan" else {}
+
+    def after_update(self, player: str) -> None:
+        if player == "D" and self.loss.name == "wgan":  # Arjovsky et al. 2017, Alg. 1 line 7
+            c = self.cfg.loss.clip
+            with torch.no_grad():
+                for p in self.D.parameters():
+                    p.clamp_(-c, c)
+
+    # --- sampling ----------------------------------------------------------------------------
+    def fixed_inputs(self, n: int) -> dict:
+        g = torch.Generator().manual_seed(self.cfg.seed + 12345)
+        fixed = {"z": torch.randn(n, self.cfg.model.z_dim, generator=g).to(self.device)}
+        if self.num_classes:  # one row per class
+            fixed["y"] = (torch.arange(n) % self.num_classes).to(self.device)
+        return fixed
+
+    @torch.no_grad()
+    def render(self, G, fixed: dict) -> Tensor:
+        return G(fixed["z"], fixed.get("y"))
+
+    @torch.no_grad()
+    def sample(self, G, n: int, batch_size: int = 500) -> Tensor:
+        outs = []
+        for i in range(0, n, batch_size):
+            b = min(batch_size, n - i)
+            y = torch.arange(i, i + b, device=self.device) % self.num_classes if self.num_classes else None
+            outs.append(G(torch.randn(b, G.z_dim, device=self.device), y).float().cpu())
+        return torch.cat(outs)
+
+    def state_dict(self) -> dict:
+        return {"aug": self.aug.state_dict()} if self.aug is not None else {}
+
+    def load_state_dict(self, state: dict) -> None:
+        if self.aug is not None and "aug" in state:
+            self.aug.load_state_dict(state["aug"])

@@ -1,0 +1,77 @@
+"""Alarms that tell a user their run is in trouble (SPEC §3): each fires once, with advice."""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+
+def diversity(x: Tensor, max_n: int = 256) -> float:
+    """Mean pairwise L2 distance between (flattened) samples."""
+    f = x[:max_n].flatten(1).float()
+    if f.shape[0] < 2:
+        return 0.0
+    d = torch.cdist(f, f)
+    n = f.shape[0]
+    return float(d.sum() / (n * (n - 1)))
+
+
+class Alarms:
+    """Mode collapse (from samples), discriminator domination (from D accuracy and the G loss),
+    divergence (reported by the engine). ``classify`` maps images to class ids when a domain
+    classifier exists for the data; without one, collapse is judged by sample diversity."""
+
+    def __init__(self, cfg_monitor, classify: Callable[[Tensor], Tensor] | None = None):
+        self.cfg, self.classify = cfg_monitor, classify
+        self.fired: dict[str, dict] = {}
+        self.streak: list[tuple[float, float]] = []  # (acc_fake, loss_G) for consecutive dominated intervals
+
+    def _fire(self, name: str, step: int, message: str) -> str | None:
+        if name in self.fired:
+            return None
+        self.fired[name] = {"step": step, "message": message}
+        return message
+
+    def on_logs(self, step: int, logs: dict[str, float]) -> list[str]:
+        acc, g_loss = logs.get("d/acc_fake"), logs.get("loss/G")
+        if acc is None or g_loss is None:
+            return []
+        if acc >= self.cfg.domination_acc:
+            self.streak.append((acc, g_loss))
+        else:
+            self.streak.clear()
+        n = self.cfg.domination_intervals
+        if len(self.streak) >= n and self.streak[-1][1] > self.streak[-n][1]:
+            msg = (f"discriminator domination at step {step}: D rejects {100 * acc:.1f}% of fakes for {n} log "
+                   f"intervals while the G loss rose {self.streak[-n][1]:.3f} -> {g_loss:.3f}. D has won and G gets "
+                   "no useful gradient: lower D's learning rate, raise train.n_g, try --aug ada, or a softer loss (lsgan, hinge).")
+            return [m for m in [self._fire("domination", step, msg)] if m]
+        return []
+
+    def on_samples(self, step: int, samples: Tensor, real: Tensor) -> list[str]:
+        if samples.ndim == 4 and self.classify is not None:
+            classes = torch.unique(self.classify(samples)).numel()
+            if classes < self.cfg.collapse_classes:
+                msg = (f"mode collapse at step {step}: samples cover only {classes} class(es) by the domain classifier. "
+                       "G maps different z to the same few outputs: try --aug ada, a lower learning rate, "
+                       "a different loss (wgan-gp, lsgan), or the best checkpoint (gankit export --which best).")
+                return [m for m in [self._fire("collapse", step, msg)] if m]
+            return []
+        d_fake, d_real = diversity(samples), diversity(real)
+        if d_real > 0 and d_fake < self.cfg.collapse_diversity * d_real:
+            msg = (f"mode collapse at step {step}: sample diversity is {d_fake / d_real:.1%} of real data's "
+                   f"(threshold {self.cfg.collapse_diversity:.0%}). G maps different z to the same few outputs: "
+                   "try --aug ada, a lower learning rate, or a different loss (wgan-gp, lsgan).")
+            return [m for m in [self._fire("collapse", step, msg)] if m]
+        return []
+
+    def on_divergence(self, step: int, message: str) -> str | None:
+        return self._fire(f"divergence@{step}", step, message)
+
+    def state_dict(self) -> dict:
+        return {"fired": self.fired, "streak": [list(s) for s in self.streak]}
+
+    def load_state_dict(self, s: dict) -> None:
+        self.fired = dict(s["fired"])
+        self.streak = [tuple(v) for v in s["streak"]]

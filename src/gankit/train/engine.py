@@ -1,0 +1,351 @@
+"""The training loop. It knows nothing of any particular GAN: a recipe supplies the steps."""
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from ..config import Config, save_config
+from ..data import Batches, build_dataset, save_grid, save_points
+from ..errors import GankitError
+from ..recipes import get_recipe_class
+from . import distributed as D
+from .alarms import Alarms
+from .checkpoint import latest_checkpoint, load_checkpoint, prune, save_atomic
+from .monitors import RtWindow
+
+
+class Divergence(Exception):
+    """A loss became NaN or Inf."""
+
+
+def build_optimizer(params, o) -> torch.optim.Optimizer:
+    if o.name == "adam":
+        return torch.optim.Adam(params, lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay)
+    if o.name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=o.lr, weight_decay=o.weight_decay)
+    return torch.optim.SGD(params, lr=o.lr, momentum=o.betas[0], weight_decay=o.weight_decay)
+
+
+class Trainer:
+    """Runs one training run into ``run_dir`` (see docs/architecture.md for the contract)."""
+
+    def __init__(self, cfg: Config, run_dir: str | Path, resume: bool = False):
+        self.cfg, self.run_dir = cfg, Path(run_dir)
+        self.dist, self.device = D.init_from_env(cfg.device)
+        self.main = self.dist.is_main
+        self.ckpt_dir, self.sample_dir = self.run_dir / "checkpoints", self.run_dir / "samples"
+        t = cfg.train
+
+        torch.manual_seed(cfg.seed)  # the same initial weights on every rank
+        self.data = build_dataset(cfg.data, cfg.seed)
+        self.recipe = get_recipe_class(cfg.recipe)(cfg, self.data, self.device)
+        torch.manual_seed(cfg.seed + 1000 * self.dist.rank)  # different noise per rank
+        self.batches = Batches(self.data, t.batch_size, cfg.seed, self.device, self.dist.rank, self.dist.world,
+                               self.recipe.batch_transform())
+        self.phases = self.recipe.phases()
+
+        self.params = {p: [q for m in mods for q in m.parameters() if q.requires_grad]
+                       for p, mods in self.recipe.players.items()}
+        missing = [p for p in self.params if p not in cfg.optim]
+        if missing:
+            raise GankitError(f"config has no optim.{missing[0]} for player '{missing[0]}' of recipe '{cfg.recipe}'")
+        self.opts = {p: build_optimizer(ps, cfg.optim[p]) for p, ps in self.params.items()}
+        self.base_lr = {p: cfg.optim[p].lr for p in self.params}
+
+        G = self.recipe.generator()
+        self.ema = (AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(t.ema), use_buffers=True)
+                    if t.ema > 0 else None)
+        self.fixed = self.recipe.fixed_inputs(t.sample_n)
+        self.alarms = Alarms(cfg.monitor, classify=self._domain_classifier())
+        self.rt = RtWindow(cfg.monitor.rt_window)
+        self.step = 0
+        self.lr_mult = 1.0
+        self.rollbacks = 0
+        self.best: float | None = None
+        self.best_step: int | None = None
+        self.log_path = self.run_dir / "metrics.jsonl"
+        self.tb = None
+        if self.dist.enabled:
+            D.broadcast_state(self.recipe.nets.values())
+        if resume:
+            ckpt = latest_checkpoint(self.ckpt_dir)
+            if ckpt is None:
+                raise GankitError(f"--resume {self.run_dir}: no checkpoint in {self.ckpt_dir}")
+            self.load(ckpt)
+
+    # --- helpers --------------------------------------------------------------------------------
+    def _domain_classifier(self):
+        if self.data.kind != "image" or self.cfg.data.name not in ("mnist", "mnist-5k"):
+            return None
+        from ..metrics.classifier import default_digit_classifier
+
+        clf = default_digit_classifier(self.cfg.eval.classifier, self.device)
+        return None if clf is None else (lambda x: clf.predict(x.to(self.device)).cpu())
+
+    def generator_for_eval(self) -> nn.Module:
+        return self.ema.module if self.ema is not None else self.recipe.generator()
+
+    def repeats(self, key: str, it: int) -> int:
+        t = self.cfg.train
+        if key == "n_d" and ((it < t.n_d_warmup) or (t.n_d_every and it % t.n_d_every == 0)):
+            return t.n_d_warmup_value
+        return t[key]
+
+    def lr_factor(self, it: int) -> float:
+        start = self.cfg.optim.decay_start
+        if start is None or it < start:
+            return 1.0
+        return max(0.0, 1.0 - (it - start) / max(1, self.cfg.train.steps - start))
+
+    def set_lrs(self, it: int) -> None:
+        f = self.lr_factor(it) * self.lr_mult
+        for p, opt in self.opts.items():
+            for group in opt.param_groups:
+                group["lr"] = self.base_lr[p] * f * self.recipe.lr_scale(p)
+
+    # --- one update ---------------------------------------------------------------------------
+    def apply(self, out, want_grad_norm: bool) -> dict[str, float]:
+        players = list(out.losses)
+        for p in players:
+            if not torch.isfinite(out.losses[p].detach()).all():
+                raise Divergence(f"loss/{p} became {out.losses[p].item()}")
+        for i, p in enumerate(players):
+            self.opts[p].zero_grad(set_to_none=True)
+            out.losses[p].backward(inputs=self.params[p], retain_graph=i < len(players) - 1)
+        norms = {}
+        for p in players:
+            if self.dist.enabled:
+                D.average_gradients(self.params[p], self.dist.world)
+            if want_grad_norm:
+                grads = [q.grad for q in self.params[p] if q.grad is not None]
+                norms[f"grad/{p}"] = float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))) if grads else 0.0
+        for p in players:
+            self.opts[p].step()
+            self.recipe.after_update(p)
+        return norms
+
+    # --- the loop ---------------------------------------------------------------------------------
+    def fit(self) -> Path:
+        cfg, t = self.cfg, self.cfg.train
+        if self.main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            save_config(cfg, self.run_dir / "config.yaml")
+            from torch.utils.tensorboard import SummaryWriter
+            self.tb = SummaryWriter(str(self.run_dir / "tb"))
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=t.steps, initial=self.step, disable=None if (t.progress and self.main) else True,
+                   dynamic_ncols=True, mininterval=1.0, desc=cfg.recipe)
+        acc: dict[str, float] = {}
+        count = 0
+        t0, imgs0 = time.perf_counter(), 0
+        batch = None
+        try:
+            while self.step < t.steps:
+                it = self.step
+                self.set_lrs(it)
+                log_now = (it + 1) % t.log_every == 0 or it + 1 == t.steps
+                try:
+                    for phase in self.phases:
+                        for _ in range(self.repeats(phase.repeat, it)):
+                            if phase.batch == "new":
+                                batch = next(self.batches)
+                                imgs0 += t.batch_size
+                            out = phase.fn(batch if phase.batch != "none" else None)
+                            norms = self.apply(out, log_now)
+                            for k, v in {**{f"loss/{p}": l.detach() for p, l in out.losses.items()}, **out.logs, **norms}.items():
+                                acc[k] = acc.get(k, 0.0) + float(v)
+                            if "d/sign_real" in out.logs:
+                                self.rt.add(float(out.logs["d/sign_real"]))
+                    count += 1
+                except Divergence as e:
+                    self.handle_divergence(str(e))
+                    acc, count = {}, 0
+                    continue
+                if self.ema is not None and it >= t.ema_start:
+                    self.ema.update_parameters(self.recipe.generator())
+                self.step = it + 1
+                bar.update(1)
+                if log_now:
+                    logs = {k: v / max(1, count) for k, v in acc.items() if not k.startswith("grad/")}
+                    logs.update({k: v for k, v in acc.items() if k.startswith("grad/")})
+                    dt = time.perf_counter() - t0
+                    logs["speed/img_per_s"] = imgs0 * self.dist.world / dt if dt > 0 else 0.0
+                    if self.rt.value is not None:
+                        logs["d/r_t"] = self.rt.value
+                    for p, opt in self.opts.items():
+                        logs[f"lr/{p}"] = opt.param_groups[0]["lr"]
+                    self.log(logs)
+                    for msg in self.alarms.on_logs(self.step, logs):
+                        self.alarm(msg)
+                    bar.set_postfix({k.split("/")[-1]: f"{v:.3f}" for k, v in logs.items() if k.startswith("loss/")})
+                    acc, count, t0, imgs0 = {}, 0, time.perf_counter(), 0
+                if self.step % t.sample_every == 0 or self.step == t.steps:
+                    self.save_samples()
+                if cfg.eval.metric and cfg.eval.every and (self.step % cfg.eval.every == 0 or self.step == t.steps):
+                    self.evaluate()
+                if self.step % t.ckpt_every == 0 or self.step == t.steps:
+                    self.save()
+        finally:
+            bar.close()
+            if self.tb is not None:
+                self.tb.close()
+        if self.dist.enabled:
+            D.broadcast_state(self.recipe.nets.values(), params=False)
+            D.barrier()
+        if self.main:
+            self.finish()
+        return self.run_dir
+
+    # --- side outputs ---------------------------------------------------------------------------------
+    def log(self, logs: dict, step: int | None = None) -> None:
+        if not self.main:
+            return
+        step = self.step if step is None else step
+        with open(self.log_path, "a") as f:
+            f.write(json.dumps({"step": step, "time": time.time(), **logs}) + "\n")
+        for k, v in logs.items():
+            if isinstance(v, (int, float)) and math.isfinite(v):
+                self.tb.add_scalar(k, v, step)
+
+    def alarm(self, message: str) -> None:
+        if not self.main:
+            return
+        from tqdm.auto import tqdm
+
+        tqdm.write(f"gankit: ALARM: {message}")
+        with open(self.log_path, "a") as f:
+            f.write(json.dumps({"step": self.step, "time": time.time(), "alarm": message}) + "\n")
+        (self.run_dir / "alarms.json").write_text(json.dumps(self.alarms.fired, indent=2))
+
+    @torch.no_grad()
+    def save_samples(self) -> None:
+        if not self.main:
+            return
+        G = self.generator_for_eval()
+        was_training = G.training
+        G.eval()
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            imgs = self.recipe.render(G, self.fixed).float().cpu()
+        G.train(was_training)
+        path = self.sample_dir / f"step-{self.step:07d}.png"
+        if imgs.ndim == 2:
+            save_points(imgs, path, reference=self.data.x)
+            real = self.data.x[:imgs.shape[0]]
+        else:
+            save_grid(imgs, path, nrow=getattr(self.recipe, "grid_nrow", None))
+            real = self.data.x[:imgs.shape[0]].float() / 127.5 - 1 if self.data.kind == "image" else None
+        if real is not None and imgs.shape[1:] == real.shape[1:]:
+            for msg in self.alarms.on_samples(self.step, imgs, real):
+                self.alarm(msg)
+
+    @torch.no_grad()
+    def evaluate(self) -> None:
+        from ..metrics.train_metrics import compute_train_metric
+
+        G = self.generator_for_eval()
+        was_training = G.training
+        G.eval()
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            torch.manual_seed(self.cfg.seed + 777)
+            values = compute_train_metric(self.cfg.eval.metric, self.recipe, G, self.cfg)
+            values.update(self.recipe.evaluate(G))
+        G.train(was_training)
+        if not self.main:
+            return
+        logs = {f"eval/{k}": v for k, v in values.items()}
+        head = values.get("value")
+        if head is not None:
+            better = self.best is None or (head < self.best if self.cfg.eval.best_mode == "min" else head > self.best)
+            if better:
+                self.best, self.best_step = head, self.step
+                save_atomic(self.state(), self.ckpt_dir / "best.pt")
+            logs["eval/best"] = self.best
+        self.log(logs)
+
+    # --- checkpoints ------------------------------------------------------------------------------------
+    def state(self) -> dict:
+        rng = {"torch": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        return {
+            "step": self.step,
+            "config": self.cfg.to_dict(),
+            "nets": {k: m.state_dict() for k, m in self.recipe.nets.items()},
+            "optim": {p: o.state_dict() for p, o in self.opts.items()},
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "rng": rng,
+            "batches": self.batches.state_dict(),
+            "recipe": self.recipe.state_dict(),
+            "engine": {"lr_mult": self.lr_mult, "rollbacks": self.rollbacks, "best": self.best,
+                       "best_step": self.best_step, "rt": self.rt.state_dict(), "alarms": self.alarms.state_dict()},
+        }
+
+    def save(self) -> None:
+        if not self.main:
+            return
+        save_atomic(self.state(), self.ckpt_dir / f"step-{self.step:07d}.pt")
+        prune(self.ckpt_dir, self.cfg.train.keep_last)
+
+    def load(self, path: Path) -> None:
+        s = load_checkpoint(path)
+        for k, m in self.recipe.nets.items():
+            m.load_state_dict(s["nets"][k])
+        for p, o in self.opts.items():
+            o.load_state_dict(s["optim"][p])
+        if self.ema is not None and s["ema"] is not None:
+            self.ema.load_state_dict(s["ema"])
+        torch.set_rng_state(s["rng"]["torch"])
+        if "cuda" in s["rng"] and self.device.type == "cuda":
+            torch.cuda.set_rng_state(s["rng"]["cuda"], self.device)
+        if self.dist.enabled:  # distinct noise per rank after a resume too
+            torch.manual_seed(int(torch.randint(2**31, (1,))) + self.dist.rank)
+        self.batches.load_state_dict(s["batches"])
+        self.recipe.load_state_dict(s["recipe"])
+        e = s["engine"]
+        self.lr_mult, self.rollbacks, self.best, self.best_step = e["lr_mult"], e["rollbacks"], e["best"], e["best_step"]
+        self.rt.load_state_dict(e["rt"])
+        self.alarms.load_state_dict(e["alarms"])
+        self.step = s["step"]
+
+    def handle_divergence(self, what: str) -> None:
+        last = latest_checkpoint(self.ckpt_dir)
+        where = f"last good checkpoint: {last}" if last else "no checkpoint was written yet"
+        if self.cfg.train.on_nan == "rollback" and last is not None and self.rollbacks < self.cfg.train.max_rollbacks:
+            self.load(last)
+            self.rollbacks += 1
+            self.lr_mult *= 0.5
+            msg = (f"{what} at step {self.step + 1}; rolled back to step {self.step} and halved the learning rates "
+                   f"(rollback {self.rollbacks}/{self.cfg.train.max_rollbacks})")
+            self.alarms.on_divergence(self.step, msg)
+            self.alarm(msg)
+            return
+        msg = (f"{what} at step {self.step + 1}: training stopped ({where}). Lower the learning rates "
+               "(--set optim.D.lr=...) or pass --set train.on_nan=rollback")
+        self.alarms.on_divergence(self.step, msg)
+        self.alarm(msg)
+        raise GankitError(msg)
+
+    def finish(self) -> None:
+        """Export the generator, write the report, and say where everything is."""
+        gen_dir = self.recipe.export(self.generator_for_eval(), self.run_dir / "generator")
+        report = None
+        if self.cfg.train.report:
+            from ..report import write_report
+            report = write_report(self.run_dir)
+        lines = [f"run directory: {self.run_dir}",
+                 f"  samples:    {self.sample_dir}/step-{self.step:07d}.png",
+                 f"  curves:     {self.log_path}  (tensorboard --logdir {self.run_dir / 'tb'})",
+                 f"  checkpoint: {latest_checkpoint(self.ckpt_dir)}",
+                 f"  generator:  {gen_dir}"]
+        if self.best_step is not None:
+            lines.append(f"  best:       {self.ckpt_dir / 'best.pt'} (step {self.best_step}, {self.cfg.eval.metric} = {self.best:.4g})")
+        if report is not None:
+            lines.append(f"  report:     {report}")
+        print("\n".join(lines))

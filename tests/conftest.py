@@ -1,0 +1,49 @@
+"""Shared fixtures. Real datasets come from $GANKIT_DATA (default ../shared/data); tests that need
+one skip with a clear reason when it is absent."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from gankit.data import default_data_root
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    root = default_data_root()
+    if root is None or not root.is_dir():
+        pytest.skip("real datasets not found: set GANKIT_DATA to the folder holding mnist/, facades/, ...")
+    return root
+
+
+def _sub(root: Path, name: str) -> Path:
+    p = root / name
+    if not p.is_dir():
+        pytest.skip(f"dataset folder {p} not found (set GANKIT_DATA)")
+    return p
+
+
+@pytest.fixture(scope="session")
+def mnist_root(data_root) -> Path:
+    return _sub(data_root, "mnist")
+
+
+@pytest.fixture(scope="session")
+def facades_root(data_root) -> Path:
+    return _sub(data_root, "facades")
+
+
+@pytest.fixture(scope="session")
+def horse2zebra_root(data_root) -> Path:
+    return _sub(data_root, "horse2zebra")
+
+
+@pytest.fixture(scope="session")
+def att_faces_root(data_root) -> Path:
+    return _sub(data_root, "att_faces")
