@@ -7,15 +7,16 @@ from .base import NETS, load_pretrained, read_config, register
 from .init import INIT_POLICIES, init_weights
 
 # every module that registers networks; load_pretrained imports them all so any saved class resolves
-_NET_MODULES = ("mlp", "dcgan", "conditional", "began", "translation", "sr", "classifier")
+_NET_MODULES = ("gankit.nets.mlp", "gankit.nets.dcgan", "gankit.nets.conditional", "gankit.nets.began",
+                "gankit.nets.translation", "gankit.nets.sr", "gankit.metrics.classifier")
 
 
 def ensure_registered() -> None:
     for name in _NET_MODULES:
         try:
-            importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as e:
-            if e.name != f"{__name__}.{name}":
+            importlib.import_module(name)
+        except ModuleNotFoundError as e:  # modules still being written by other engineers
+            if e.name != name:
                 raise
 
 
