@@ -1,0 +1,59 @@
+"""Config layering and validation: bad keys and values name themselves in one line."""
+import pytest
+import yaml
+
+from gankit.config import load_config, recipe_defaults
+from gankit.errors import GankitError
+
+
+def test_recipe_inherits_and_overrides():
+    cfg = load_config("wgan-gp")
+    assert cfg.model.arch == "dcgan"            # from dcgan.yaml via inherit
+    assert cfg.loss.name == "wgan-gp" and cfg.train.n_d == 5
+    assert cfg.optim.D.betas == [0.0, 0.9] and cfg.optim.D.lr == pytest.approx(1e-4)
+    assert cfg.train.log_every == 50            # from defaults.yaml
+
+
+def test_set_overrides_parse_yaml_scalars():
+    cfg = load_config("dcgan", overrides=["optim.D.lr=1e-3", "train.steps=7", "optim.G.betas=[0.0, 0.99]"])
+    assert cfg.optim.D.lr == pytest.approx(1e-3) and cfg.train.steps == 7
+    assert cfg.optim.G.betas == [0.0, 0.99]
+
+
+@pytest.mark.parametrize("override, fragment", [
+    ("train.stepz=3", "unknown config key 'train.stepz'"),
+    ("train.steps=abc", "config key 'train.steps' expects int"),
+    ("train.steps=0", "'train.steps' must be >= 1"),
+    ("optim.D.name=adagrad", "optim.D.name"),
+    ("train.on_nan=ignore", "train.on_nan"),
+    ("nokey", "--set expects key=value"),
+])
+def test_bad_overrides_are_one_line_errors(override, fragment):
+    with pytest.raises(GankitError) as e:
+        load_config("dcgan", overrides=[override])
+    assert fragment in str(e.value) and "\n" not in str(e.value)
+
+
+def test_unknown_recipe_lists_choices():
+    with pytest.raises(GankitError, match="unknown recipe 'dcgann'.*dcgan"):
+        recipe_defaults("dcgann")
+
+
+def test_config_file_layer(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text(yaml.safe_dump({"train": {"batch_size": 8}, "model": {"g_width": 16}}))
+    cfg = load_config("dcgan", f)
+    assert cfg.train.batch_size == 8 and cfg.model.g_width == 16
+    f.write_text("train: [unclosed")
+    with pytest.raises(GankitError, match="not valid YAML"):
+        load_config("dcgan", f)
+    with pytest.raises(GankitError, match="does not exist"):
+        load_config("dcgan", tmp_path / "missing.yaml")
+
+
+def test_cli_prints_one_line_error(capsys):
+    from gankit.cli.main import main
+
+    assert main(["train", "--set", "train.bogus=1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("gankit: error: unknown config key 'train.bogus'") and "\n" not in err
