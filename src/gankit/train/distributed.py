@@ -91,3 +91,12 @@ def barrier() -> None:
 def shutdown() -> None:
     if dist.is_initialized():
         dist.destroy_process_group()
+
+
+def max_rank_difference(modules) -> float:
+    """Largest difference of any parameter or buffer between ranks (0.0 when all ranks agree)."""
+    flat = torch.cat([t.detach().float().flatten() for m in modules for t in list(m.parameters()) + list(m.buffers())])
+    hi, lo = flat.clone(), flat.clone()
+    dist.all_reduce(hi, op=dist.ReduceOp.MAX)
+    dist.all_reduce(lo, op=dist.ReduceOp.MIN)
+    return float((hi - lo).abs().max())

@@ -198,7 +198,10 @@ class Trainer:
                 self.tb.close()
         if self.dist.enabled:
             D.broadcast_state(self.recipe.nets.values(), params=False)
-            D.barrier()
+            diff = D.max_rank_difference(self.recipe.nets.values())
+            if self.main:
+                self.log({"dist/max_rank_diff": diff, "dist/world": self.dist.world})
+            D.shutdown()
         if self.main:
             self.finish()
         return self.run_dir
@@ -210,9 +213,10 @@ class Trainer:
         step = self.step if step is None else step
         with open(self.log_path, "a") as f:
             f.write(json.dumps({"step": step, "time": time.time(), **logs}) + "\n")
-        for k, v in logs.items():
-            if isinstance(v, (int, float)) and math.isfinite(v):
-                self.tb.add_scalar(k, v, step)
+        if self.tb is not None:
+            for k, v in logs.items():
+                if isinstance(v, (int, float)) and math.isfinite(v):
+                    self.tb.add_scalar(k, v, step)
 
     def alarm(self, message: str) -> None:
         if not self.main:
