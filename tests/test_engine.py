@@ -50,7 +50,7 @@ def test_resume_is_bit_identical(tmp_path):
 def test_existing_run_needs_resume(tmp_path):
     _train(tmp_path / "r", "--steps", "10")
     with pytest.raises(GankitError, match="already holds a run"):
-        gankit.train("dcgan", out=tmp_path / "r", steps=10)
+        gankit.fit("dcgan", out=tmp_path / "r", steps=10)
 
 
 def test_crash_while_writing_keeps_previous_checkpoint(tmp_path):

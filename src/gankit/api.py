@@ -1,4 +1,4 @@
-"""The Python API behind the CLI: train, export, load and sample."""
+"""The Python API behind the CLI: fit (train), export, load and sample."""
 from __future__ import annotations
 
 import time
@@ -15,7 +15,7 @@ def default_run_dir(cfg: Config) -> Path:
     return Path("runs") / f"{cfg.recipe}-{cfg.data.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def train(recipe: str = "dcgan", *, data: str | None = None, data_root: str | None = None,
+def fit(recipe: str = "dcgan", *, data: str | None = None, data_root: str | None = None,
           out: str | Path | None = None, steps: int | None = None, batch_size: int | None = None,
           seed: int | None = None, device: str | None = None, loss: str | None = None, aug: str | None = None,
           config_file: str | Path | None = None, overrides: list[str] | tuple = (),

@@ -34,9 +34,9 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..api import train
+    from ..api import fit
 
-    train(args.recipe, data=args.data, data_root=args.data_root, out=args.out, steps=args.steps,
+    fit(args.recipe, data=args.data, data_root=args.data_root, out=args.out, steps=args.steps,
           batch_size=args.batch_size, seed=args.seed, device=args.device, loss=args.loss, aug=args.aug,
           config_file=args.config, overrides=args.overrides, resume=args.resume)
     return 0
