@@ -47,3 +47,14 @@ def horse2zebra_root(data_root) -> Path:
 @pytest.fixture(scope="session")
 def att_faces_root(data_root) -> Path:
     return _sub(data_root, "att_faces")
+
+
+@pytest.fixture(scope="session")
+def digit_classifier(mnist_root, tmp_path_factory):
+    """A digit classifier trained on the MNIST train split (>= 98% on test), shared by learning tests."""
+    from gankit.metrics.classifier import train_digit_classifier
+
+    clf, acc = train_digit_classifier(mnist_root, epochs=1, width=16,
+                                      out_dir=tmp_path_factory.mktemp("digit_classifier"))
+    assert acc >= 0.98, f"test classifier reached only {acc:.2%}"
+    return clf.eval()

@@ -89,7 +89,7 @@ def test_export_and_sample_without_the_run(tmp_path, capsys):
     assert torch.equal(x, gankit.sample(G, 5, seed=3))  # seeded
     assert main(["sample", str(tmp_path / "gen"), "-n", "6", "-o", str(tmp_path / "s.npy"), "--seed", "3"]) == 0
     arr = np.load(tmp_path / "s.npy")
-    assert arr.shape == (6, 1, 28, 28) and np.allclose(arr[:5], x.numpy(), atol=1e-6)
+    assert arr.shape == (6, 1, 28, 28) and np.allclose(arr[:5], x.numpy(), atol=1e-4)  # same noise; batch-size-dependent conv kernels
     assert main(["sample", str(tmp_path / "gen"), "-n", "16", "-o", str(tmp_path / "s.png")]) == 0
     assert (tmp_path / "s.png").stat().st_size > 100
     capsys.readouterr()

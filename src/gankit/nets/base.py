@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_model, save_model
+from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..errors import GankitError
@@ -67,7 +67,7 @@ def save_pretrained(self: nn.Module, path: str | Path) -> Path:
               "kwargs": self.init_kwargs, "meta": _jsonable(getattr(self, "meta", {}))}
     (path / CONFIG_NAME).write_text(json.dumps(config, indent=2))
     tmp = path / (WEIGHTS_NAME + ".tmp")
-    save_model(self, str(tmp))
+    save_file({k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}, str(tmp))
     tmp.replace(path / WEIGHTS_NAME)
     return path
 
@@ -106,7 +106,7 @@ def load_pretrained(path: str | Path, device: str | torch.device = "cpu", expect
     if not weights.is_file():
         raise GankitError(f"{path} has no {WEIGHTS_NAME}")
     try:
-        load_model(net, str(weights), device="cpu")
+        net.load_state_dict(load_file(str(weights), device="cpu"))
     except Exception as e:  # safetensors raises several types for corrupt files
         raise GankitError(f"cannot load weights {weights}: {str(e).splitlines()[0]}") from None
     return net.to(device).eval()

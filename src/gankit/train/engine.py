@@ -25,11 +25,13 @@ class Divergence(Exception):
 
 
 def build_optimizer(params, o) -> torch.optim.Optimizer:
+    """Fused kernels where PyTorch has them: the optimizer step is a third of a small GAN's
+    iteration on a CPU when each parameter is updated by separate element-wise ops."""
     if o.name == "adam":
-        return torch.optim.Adam(params, lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay)
+        return torch.optim.Adam(params, lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay, fused=True)
     if o.name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=o.lr, weight_decay=o.weight_decay)
-    return torch.optim.SGD(params, lr=o.lr, momentum=o.betas[0], weight_decay=o.weight_decay)
+        return torch.optim.RMSprop(params, lr=o.lr, weight_decay=o.weight_decay, foreach=True)
+    return torch.optim.SGD(params, lr=o.lr, momentum=o.betas[0], weight_decay=o.weight_decay, fused=True)
 
 
 class Trainer:
@@ -45,6 +47,9 @@ class Trainer:
         torch.manual_seed(cfg.seed)  # the same initial weights on every rank
         self.data = build_dataset(cfg.data, cfg.seed)
         self.recipe = get_recipe_class(cfg.recipe)(cfg, self.data, self.device)
+        if t.channels_last:  # oneDNN/cuDNN convolutions run faster on NHWC; a no-op for MLPs
+            for m in self.recipe.nets.values():
+                m.to(memory_format=torch.channels_last)
         torch.manual_seed(cfg.seed + 1000 * self.dist.rank)  # different noise per rank
         self.batches = Batches(self.data, t.batch_size, cfg.seed, self.device, self.dist.rank, self.dist.world,
                                self.recipe.batch_transform())
