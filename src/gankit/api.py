@@ -95,13 +95,20 @@ def sample(G: nn.Module, n: int, seed: int = 0, label: int | None = None, batch_
     if label is not None and not 0 <= label < k:
         raise GankitError(f"--label must be in 0..{k - 1}, got {label}")
     device = next(G.parameters()).device
-    g = torch.Generator().manual_seed(seed)
+    z_all = seeded_noise(n, G.z_dim, seed)
     outs = []
     for i in range(0, n, batch_size):
         b = min(batch_size, n - i)
-        z = torch.randn(b, G.z_dim, generator=g).to(device)
+        z = z_all[i:i + b].to(device)
         y = None
         if k:
             y = (torch.full((b,), label) if label is not None else torch.arange(i, i + b) % k).to(device)
         outs.append(G(z, y).float().cpu())
     return torch.cat(outs)
+
+
+def seeded_noise(n: int, z_dim: int, seed: int) -> torch.Tensor:
+    """n latent codes from ``seed``, drawn one row at a time so that the first k codes do not
+    depend on n (PyTorch's vectorised sampler gives a different stream for different sizes)."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.stack([torch.randn(z_dim, generator=g) for _ in range(n)])
