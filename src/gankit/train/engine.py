@@ -264,7 +264,6 @@ class Trainer:
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
             torch.manual_seed(self.cfg.seed + 777)
             values = compute_train_metric(self.cfg.eval.metric, self.recipe, G, self.cfg)
-            values.update(self.recipe.evaluate(G))
         G.train(was_training)
         if not self.main:
             return

@@ -1,0 +1,163 @@
+"""``gankit eval``: named metrics over generated (or given) images against real data.
+
+Adding a metric is one entry in ``METRICS``: a function of an :class:`EvalContext` returning a
+dict of named numbers (and the settings that produced them).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import GankitError
+from .classifier import default_digit_classifier
+from .coverage import class_coverage, stacked_coverage, toy2d_coverage
+from .distances import fid_from_features, kid, precision_recall
+from .inception import InceptionFeatures
+from .paired import paired_metrics
+from .reference import cached_features, real_images
+
+
+@dataclass
+class EvalContext:
+    """Lazily computed inputs shared by the metrics of one evaluation."""
+    fake_fn: object                  # () -> images/points in [-1, 1]
+    data_cfg: dict                   # dataset config of the real data
+    split: str = "test"
+    n: int = 10000
+    seed: int = 0
+    device: str = "cpu"
+    inception_weights: str | None = None
+    classifier_path: str | None = None
+    paired_fn: object = None         # () -> (outputs, targets) for translation models
+    settings: dict = field(default_factory=dict)
+
+    @cached_property
+    def fake(self) -> torch.Tensor:
+        return self.fake_fn()
+
+    @cached_property
+    def real(self) -> torch.Tensor:
+        return real_images(self.data_cfg, self.split, self.n, self.seed)
+
+    @cached_property
+    def inception(self) -> InceptionFeatures:
+        net = InceptionFeatures(self.inception_weights, self.device)
+        self.settings.update(net.settings())
+        return net
+
+    @cached_property
+    def classifier(self):
+        clf = default_digit_classifier(self.classifier_path, self.device)
+        if clf is None:
+            raise GankitError("this metric needs a digit classifier: run `gankit train-classifier --data mnist` "
+                              "or pass --classifier DIR")
+        self.settings["classifier"] = self.classifier_path or "cached (gankit train-classifier)"
+        return clf.eval()
+
+    def real_key(self, extractor: str) -> dict:
+        return {"data": self.data_cfg.get("name"), "root": str(self.data_cfg.get("root")), "split": self.split,
+                "n": self.n, "seed": self.seed, "extractor": extractor,
+                "size": None if self.real_is_points else list(self.real.shape[1:])}
+
+    @property
+    def real_is_points(self) -> bool:
+        return self.real.ndim == 2
+
+    @cached_property
+    def inception_pair(self) -> tuple[np.ndarray, np.ndarray]:
+        net = self.inception
+        real = cached_features(self.real_key(net.sha256), lambda: net(self.real).numpy())
+        return real, net(self.fake).numpy()
+
+    @cached_property
+    def classifier_pair(self) -> tuple[np.ndarray, np.ndarray]:
+        real = cached_features(self.real_key(f"digit-classifier:{self.settings.get('classifier', '')}"),
+                               lambda: self._clf_features(self.real))
+        return real, self._clf_features(self.fake)
+
+    @torch.no_grad()
+    def _clf_features(self, x: torch.Tensor) -> np.ndarray:
+        clf = self.classifier
+        return torch.cat([clf.features(x[i:i + 1000].to(self.device)).double().cpu()
+                          for i in range(0, len(x), 1000)]).numpy()
+
+
+def _fid(ctx):
+    return {"fid": fid_from_features(*ctx.inception_pair)}
+
+
+def _kid(ctx):
+    r, f = ctx.inception_pair
+    return kid(r, f, subsets=100, subset_size=min(1000, len(r), len(f)), seed=ctx.seed)
+
+
+def _pr(ctx):
+    return precision_recall(*ctx.inception_pair, k=3)
+
+
+def _mnist_fid(ctx):
+    return {"mnist_fid": fid_from_features(*ctx.classifier_pair)}
+
+
+@torch.no_grad()
+def _classes(ctx):
+    logits = torch.cat([ctx.classifier(ctx.fake[i:i + 1000].to(ctx.device)).cpu() for i in range(0, len(ctx.fake), 1000)])
+    p = logits.double().softmax(1)
+    marginal = p.mean(0, keepdim=True)
+    score = math.exp(float((p * (p.clamp_min(1e-12).log() - marginal.log())).sum(1).mean()))
+    cov = class_coverage(p.argmax(1))
+    return {**cov, "classifier_score": score}
+
+
+def _stacked(ctx):
+    return stacked_coverage(ctx.fake.to(ctx.device), ctx.classifier)
+
+
+def _toy2d(ctx):
+    if ctx.fake.ndim != 2:
+        raise GankitError("toy2d metric needs N x 2 points (a toy2d generator)")
+    return toy2d_coverage(ctx.fake, ctx.data_cfg["name"])
+
+
+def _paired(ctx):
+    if ctx.paired_fn is None:
+        raise GankitError("paired metrics (l1, psnr, ssim) need a translation generator and a paired dataset")
+    return paired_metrics(*ctx.paired_fn())
+
+
+METRICS = {"fid": _fid, "kid": _kid, "pr": _pr, "mnist-fid": _mnist_fid, "classes": _classes,
+           "stacked": _stacked, "toy2d": _toy2d, "paired": _paired}
+
+
+def evaluate(ctx: EvalContext, names: list[str]) -> dict:
+    unknown = [m for m in names if m not in METRICS]
+    if unknown:
+        raise GankitError(f"unknown metric '{unknown[0]}'; choose from: {', '.join(METRICS)}")
+    results: dict = {}
+    for name in names:
+        results.update(METRICS[name](ctx))
+    fake = ctx.fake
+    ctx.settings.update({"n_fake": len(fake), "seed": ctx.seed, "split": ctx.split, "dataset": ctx.data_cfg.get("name")})
+    if any(m in names for m in ("fid", "kid", "pr", "mnist-fid")):
+        ctx.settings["n_real"] = len(ctx.real)
+        ctx.settings["image_size"] = list(fake.shape[1:])
+    return {"metrics": results, "settings": ctx.settings}
+
+
+def load_images(path: Path) -> torch.Tensor:
+    """A folder of images or a .npy array (N x C x H x W in [-1, 1], or N x 2 points)."""
+    from ..data import expand_inputs, read_image, to_float
+
+    if path.suffix == ".npy":
+        if not path.is_file():
+            raise GankitError(f"{path} does not exist")
+        return torch.from_numpy(np.load(path)).float()
+    files = expand_inputs([path])
+    first = read_image(files[0])
+    imgs = torch.stack([read_image(f, first.shape[0], tuple(first.shape[1:])) for f in files])
+    return to_float(imgs)

@@ -1,0 +1,134 @@
+"""Metrics match the reference implementations on the same inputs and known closed-form facts."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gankit.data.mnist import load_mnist, stack_digits
+from gankit.data.toy import sample_mixture, toy_spec
+from gankit.metrics import (InceptionFeatures, class_coverage, feature_stats, fid_from_features, frechet_distance,
+                            kid, paired_metrics, precision_recall, stacked_coverage, toy2d_coverage)
+
+
+@pytest.fixture(scope="module")
+def feats():
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(600, 32, generator=g, dtype=torch.float64)
+    b = 0.8 * torch.randn(500, 32, generator=g, dtype=torch.float64) @ torch.randn(32, 32, generator=g, dtype=torch.float64) * 0.3 + 0.5
+    return a.numpy(), b.numpy()
+
+
+def test_frechet_matches_torchmetrics_and_pytorch_fid(feats):
+    from torchmetrics.image.fid import _compute_fid
+
+    mu1, s1 = feature_stats(feats[0])
+    mu2, s2 = feature_stats(feats[1])
+    ours = frechet_distance(mu1, s1, mu2, s2)
+    tm = float(_compute_fid(*(torch.from_numpy(v) for v in (mu1, s1, mu2, s2))))
+    assert ours == pytest.approx(tm, rel=1e-6)
+    pytorch_fid = pytest.importorskip("pytorch_fid.fid_score")
+    assert ours == pytest.approx(pytorch_fid.calculate_frechet_distance(mu1, s1, mu2, s2), rel=1e-6)
+
+
+def test_kid_matches_torch_fidelity(feats):
+    from torch_fidelity.metric_kid import kid_features_to_metric
+
+    ref = kid_features_to_metric(torch.from_numpy(feats[0]), torch.from_numpy(feats[1]), kid_subsets=5,
+                                 kid_subset_size=50, rng_seed=7, verbose=False)
+    ours = kid(feats[0], feats[1], subsets=5, subset_size=50, seed=7)
+    assert ours["kid"] == pytest.approx(ref["kernel_inception_distance_mean"], rel=1e-9)
+    assert ours["kid_std"] == pytest.approx(ref["kernel_inception_distance_std"], rel=1e-9)
+
+
+def test_fid_self_zero_and_grows_with_noise(feats):
+    a = feats[0]
+    assert abs(fid_from_features(a, a)) < 1e-6
+    g = np.random.RandomState(1)
+    values = [fid_from_features(a, a + s * g.randn(*a.shape)) for s in (0.1, 0.3, 0.6, 1.0)]
+    assert all(x < y for x, y in zip(values, values[1:])), values
+
+
+def test_precision_recall_sanity():
+    g = torch.Generator().manual_seed(0)
+    real = torch.randn(500, 4, generator=g)
+    same = torch.randn(500, 4, generator=g)
+    collapsed = real[:1].repeat(500, 1) + 0.01 * torch.randn(500, 4, generator=g)
+    pr = precision_recall(real, same)
+    assert pr["precision"] > 0.8 and pr["recall"] > 0.8
+    pr = precision_recall(real, collapsed)
+    assert pr["precision"] > 0.9 and pr["recall"] < 0.05  # realistic but not diverse
+
+
+@pytest.mark.parametrize("name, modes", [("toy2d-ring", 8), ("toy2d-grid", 25)])
+def test_real_toy_samples_cover_every_mode(name, modes):
+    centers, std = toy_spec(name)
+    x, _ = sample_mixture(centers, std, 2500, seed=3)
+    cov = toy2d_coverage(x, name)
+    assert cov["modes"] == modes
+    assert cov["high_quality"] == pytest.approx(1 - math.exp(-4.5), abs=0.006)  # 2-D 3-std rule: 0.989
+    assert cov["reverse_kl"] < 0.02
+
+
+def test_single_digit_generator_covers_one_class():
+    cov = class_coverage(torch.full((1000,), 3), 10)
+    assert cov["classes_covered"] == 1 and cov["kl_uniform"] == pytest.approx(math.log(10))
+
+
+def test_classifier_sees_one_class_for_a_single_digit_generator(mnist_root, digit_classifier):
+    x, y = load_mnist(mnist_root, "test")
+    ones = (x[y == 1][:500].float() / 127.5 - 1)
+    cov = class_coverage(digit_classifier.predict(ones), 10)
+    assert cov["classes_covered"] == 1 and cov["kl_uniform"] > math.log(10) - 0.05
+
+
+@pytest.mark.slow
+def test_real_stacked_mnist_covers_the_modes(mnist_root, digit_classifier):
+    x, y = load_mnist(mnist_root, "test")
+    imgs, _ = stack_digits(x, y, 26000, seed=0)
+    cov = stacked_coverage(imgs.float() / 127.5 - 1, digit_classifier)
+    assert cov["modes"] >= 990 and cov["kl_uniform"] < 0.05
+
+
+def test_inception_features_match_direct_network_output():
+    net = InceptionFeatures()
+    x = torch.rand(6, 1, 28, 28) * 2 - 1
+    feats = net(x)
+    direct = net.net(InceptionFeatures.preprocess(x)).double()
+    assert feats.shape == (6, 2048) and torch.allclose(feats, direct, rtol=1e-5, atol=1e-6)
+    pre = InceptionFeatures.preprocess(x)
+    assert pre.shape == (6, 3, 299, 299) and pre.min() >= -1 and pre.max() <= 127 / 128
+    assert len(net.settings()["weights_sha256"]) == 64
+
+
+def test_inception_fid_on_a_few_dozen_mnist_digits(mnist_root):
+    x, y = load_mnist(mnist_root, "test")
+    net = InceptionFeatures()
+    a = net(x[:24].float() / 127.5 - 1)
+    b = net(x[24:48].float() / 127.5 - 1)
+    noisy = net((x[24:48].float() / 127.5 - 1 + 0.8 * torch.randn(24, 1, 28, 28)).clamp(-1, 1))
+    assert fid_from_features(a, b) < fid_from_features(a, noisy)
+
+
+def test_paired_metrics():
+    t = torch.rand(2, 3, 16, 16) * 2 - 1
+    m = paired_metrics(t, t)
+    assert m["l1"] == 0 and m["ssim"] == pytest.approx(1.0) and math.isinf(m["psnr"]) or m["psnr"] > 80
+    noisy = (t + 0.1).clamp(-1, 1)
+    m = paired_metrics(noisy, t)
+    assert 0 < m["l1"] <= 0.1 + 1e-6 and m["psnr"] < 40
+
+
+def test_eval_cli_on_toy_points(tmp_path, capsys):
+    from gankit.cli.main import main
+
+    centers, std = toy_spec("toy2d-ring")
+    x, _ = sample_mixture(centers, std, 2500, seed=4)
+    np.save(tmp_path / "pts.npy", x.numpy())
+    assert main(["eval", str(tmp_path / "pts.npy"), "--metrics", "toy2d", "--data", "toy2d-ring",
+                 "--json", str(tmp_path / "e.json")]) == 0
+    import json
+    res = json.loads((tmp_path / "e.json").read_text())
+    assert res["metrics"]["modes"] == 8 and res["settings"]["n_fake"] == 2500
+    assert main(["eval", str(tmp_path / "pts.npy"), "--metrics", "bogus", "--data", "toy2d-ring"]) == 2
+    assert "unknown metric 'bogus'" in capsys.readouterr().err
