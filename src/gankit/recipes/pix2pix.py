@@ -1,0 +1,124 @@
+"""pix2pix: paired image-to-image translation with a conditional GAN (Isola et al. 2017).
+
+Algorithm, per iteration (x: input, y: target, both jittered alike):
+  D step:  L_D = 1/2 [ L(D(x, y), real) + L(D(x, G(x)), fake) ]            (D sees (input, image) pairs)
+  G step:  L_G = w_gan · L(D(x, G(x)), real) + λ · ||y - G(x)||_1,  λ = 100  (non-saturating cGAN + L1)
+G's only noise is dropout, on at training and test time. Ablations: loss.gan_weight=0 (L1 only),
+loss.l1_weight=0 (cGAN only), model.g_arch=encdec (no skips), model.d_layers=0/1/3/5 (1/16/70/286 px).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from ..data.translation import eval_split, jitter
+from ..errors import GankitError
+from ..losses import get_loss, l1
+from ..nets import init_weights
+from ..nets.translation import PatchDiscriminator, UNetGenerator
+from ..train.monitors import d_stats
+from .base import Phase, Recipe, StepOut
+
+
+class TranslationRecipe(Recipe):
+    """What pix2pix and CycleGAN share: jittered batches, a held-out split for evaluation and
+    sample strips (input row, output row, target row), and export as a "translate" generator."""
+
+    kinds: tuple[str, ...] = ("paired",)
+
+    def __init__(self, cfg, data, device):
+        super().__init__(cfg, data, device)
+        self.require_kind(*self.kinds)
+        d = cfg.data
+        if d.crop_size > d.load_size:
+            raise GankitError(f"data.crop_size ({d.crop_size}) must be <= data.load_size ({d.load_size})")
+        self._val = None
+
+    def batch_transform(self):
+        d = self.cfg.data
+        return jitter(d.load_size, d.crop_size, d.flip)
+
+    def val_data(self):
+        """The held-out split at crop size (loaded once, on first use)."""
+        if self._val is None:
+            self._val = eval_split(self.cfg.data, self.cfg.seed)
+        return self._val
+
+    def val_batch(self, n: int, source: str = "x") -> Tensor:
+        x = getattr(self.val_data(), source)[:n]
+        return (x.float() / 127.5 - 1).to(self.device)
+
+    def fixed_inputs(self, n: int) -> dict:
+        n = min(n, 8, len(self.val_data()))
+        self.grid_nrow = n
+        return {"x": self.val_batch(n), "x_b": self.val_batch(n, "x_b")}
+
+    @torch.no_grad()
+    def translate(self, G: nn.Module, x: Tensor, batch_size: int = 16) -> Tensor:
+        return torch.cat([G(x[i:i + batch_size]) for i in range(0, x.shape[0], batch_size)])
+
+    @torch.no_grad()
+    def render(self, G, fixed: dict) -> Tensor:
+        return torch.cat([fixed["x"], self.translate(G, fixed["x"]), fixed["x_b"]])
+
+    @torch.no_grad()
+    def sample(self, G, n: int, batch_size: int = 16) -> Tensor:
+        """Translations of the first n held-out inputs (for FID against the target domain)."""
+        return self.translate(G, self.val_batch(n), batch_size).float().cpu()
+
+    def translate_meta(self, **extra) -> dict:
+        d = self.cfg.data
+        return self.generator_meta("translate", image_size=d.crop_size, direction=d.direction, **extra)
+
+
+class Pix2Pix(TranslationRecipe):
+    def __init__(self, cfg, data, device):
+        super().__init__(cfg, data, device)
+        m, c = cfg.model, data.channels
+        num_downs = m.num_downs or int(math.log2(cfg.data.crop_size))
+        if m.g_arch not in ("unet", "encdec"):
+            raise GankitError(f"config key 'model.g_arch' must be unet or encdec, got {m.g_arch!r}")
+        if m.d_layers < 0:
+            raise GankitError(f"config key 'model.d_layers' must be >= 0 (0/1/3/5 = 1/16/70/286 px), got {m.d_layers}")
+        self.G = UNetGenerator(c, data.x_b.shape[1], num_downs, m.ngf, m.norm, m.dropout, skips=m.g_arch == "unet")
+        self.D = PatchDiscriminator(c + data.x_b.shape[1], m.ndf, m.d_layers, m.norm)
+        for net in (self.G, self.D):
+            init_weights(net, m.init).to(self.device)
+        self.G.meta = self.translate_meta(
+            note="dropout stays active at test time (the paper's only noise source): outputs vary between runs")
+        self.nets = {"G": self.G, "D": self.D}
+        self.players = {"D": [self.D], "G": [self.G]}
+        self.loss = get_loss(cfg.loss.name)
+        self.gan_w, self.l1_w = cfg.loss.gan_weight, cfg.loss.l1_weight
+
+    def phases(self):
+        g = Phase("G", self.g_step, repeat="n_g", batch="same" if self.gan_w > 0 else "new")
+        return [Phase("D", self.d_step, repeat="n_d", batch="new"), g] if self.gan_w > 0 else [g]
+
+    def d_step(self, batch: dict) -> StepOut:
+        x, y = batch["x"], batch["x_b"]
+        with torch.no_grad():
+            fake = self.G(x)
+        real_logits, fake_logits = self.D(torch.cat([x, y], 1)), self.D(torch.cat([x, fake], 1))
+        loss = 0.5 * self.loss.d(real_logits, fake_logits)  # halved: D learns slower than G (§3.3)
+        return StepOut({"D": loss}, d_stats(real_logits, fake_logits))
+
+    def g_step(self, batch: dict) -> StepOut:
+        x, y = batch["x"], batch["x_b"]
+        fake = self.G(x)
+        rec = l1(fake, y)
+        loss = self.l1_w * rec
+        logs = {"g/l1": rec.detach()}
+        if self.gan_w > 0:
+            adv = self.loss.g(self.D(torch.cat([x, fake], 1)))
+            loss = loss + self.gan_w * adv
+            logs["g/gan"] = adv.detach()
+        return StepOut({"G": loss}, logs)
+
+    @torch.no_grad()
+    def evaluate(self, G) -> dict[str, float]:
+        """Mean L1 (in [-1, 1] units) between outputs and targets on the first eval.n held-out pairs."""
+        n = min(self.cfg.eval.n, len(self.val_data()))
+        return {"val_l1": float(l1(self.translate(G, self.val_batch(n)), self.val_batch(n, "x_b")))}

@@ -1,0 +1,101 @@
+"""Using image-to-image generators (meta kind "translate" or "upscale"): run them on image files of
+any size, and gather their outputs for `gankit eval`.
+
+Sizes: a translator is fully convolutional but needs sides divisible by its ``multiple`` (2^levels
+of a U-Net, 4 for a ResNet generator). ``fit="pad"`` (default) pads the image by edge replication up
+to the next multiple, runs the network, and crops the output back to the input's size (times the
+scale for upscalers). ``fit="resize"`` resizes to the training size, runs, and resizes the output
+back to the input's size. Grayscale files given to an RGB model (and the reverse) are converted.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .errors import GankitError
+
+
+def _check_kind(G: nn.Module, kind: str) -> None:
+    got = getattr(G, "meta", {}).get("kind")
+    if got != kind:
+        cmd = {"translate": "gankit translate", "upscale": "gankit upscale", "noise": "gankit sample"}.get(got, "?")
+        raise GankitError(f"this generator is of kind '{got}', not '{kind}'; use `{cmd}`")
+
+
+@torch.no_grad()
+def run_on_image(G: nn.Module, x: torch.Tensor, fit: str = "pad", direction: str | None = None,
+                 max_side: int = 4096) -> torch.Tensor:
+    """One image [C, H, W] in [-1, 1] -> the generator's output for it, at the input's size (x scale)."""
+    if fit not in ("pad", "resize"):
+        raise GankitError(f"--fit must be pad or resize, got {fit!r}")
+    h, w = x.shape[-2:]
+    if max(h, w) > max_side:
+        raise GankitError(f"image is {w}x{h} px, larger than --max-side {max_side}; use --fit resize or raise --max-side")
+    meta = G.meta
+    scale = int(meta.get("scale", 1))
+    kwargs = {"direction": direction} if direction is not None else {}
+    dev = next(G.parameters()).device
+    x = x.unsqueeze(0).to(dev)
+    if fit == "resize":
+        s = int(meta.get("image_size") or 0)
+        if not s:
+            raise GankitError("this generator does not record its training size; use --fit pad")
+        y = G(F.interpolate(x, size=(s, s), mode="bicubic", align_corners=False).clamp(-1, 1), **kwargs)
+        y = F.interpolate(y, size=(h * scale, w * scale), mode="bicubic", align_corners=False)
+    else:
+        m = int(getattr(G, "multiple", 1))
+        ph, pw = -h % m, -w % m
+        y = G(F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x, **kwargs)
+        y = y[..., :h * scale, :w * scale]
+    return y[0].clamp(-1, 1).cpu()
+
+
+def translate_files(gen: str | Path | nn.Module, inputs: list, out_dir: str | Path, kind: str = "translate",
+                    direction: str | None = None, fit: str = "pad", device: str = "cpu",
+                    seed: int = 0, max_side: int = 4096) -> list[Path]:
+    """Translate (or upscale) image files and folders into ``out_dir`` (PNG, same stem). Returns the paths.
+    ``direction`` (AtoB | BtoA) is for CycleGAN pairs; pix2pix's dropout noise is seeded by ``seed``."""
+    from .api import load_generator
+    from .data import expand_inputs, read_image, save_image, to_float
+
+    G = load_generator(gen, device) if not isinstance(gen, nn.Module) else gen
+    _check_kind(G, kind)
+    if direction is not None and "directions" not in G.meta:
+        raise GankitError("--direction is for CycleGAN generators; this one translates one way only "
+                          f"({G.meta.get('direction', 'AtoB')})")
+    torch.manual_seed(seed)
+    out_dir = Path(out_dir)
+    files = expand_inputs(list(inputs))
+    written = []
+    for f in files:
+        x = to_float(read_image(f, int(G.meta.get("channels") or 3)))
+        written.append(save_image(run_on_image(G, x, fit, direction, max_side), out_dir / f"{f.stem}.png"))
+    return written
+
+
+@torch.no_grad()
+def eval_functions(G: nn.Module, data_cfg: dict, split: str, n: int, device: str = "cpu", batch_size: int = 16):
+    """For `gankit eval` on a translator: (outputs_fn, paired_fn, real_data_cfg). Outputs are G applied
+    to the first n inputs of ``split`` at the training crop size; paired_fn gives (outputs, targets);
+    real_data_cfg reads the *target* domain (the same dataset with the direction flipped), for FID."""
+    from .config import Config, recipe_defaults
+    from .data import build_dataset, to_float
+
+    meta = G.meta
+    cfg = recipe_defaults(meta.get("recipe") or "pix2pix")["data"]
+    cfg.update({k: v for k, v in data_cfg.items() if v is not None})
+    cfg.update(split=split, limit=None, load_size=meta.get("image_size"))
+    data = build_dataset(Config.wrap(cfg), 0)
+    x, targets = data.x[:n], data.x_b[:n]
+    outs = torch.cat([G(to_float(x[i:i + batch_size]).to(device)).float().cpu() for i in range(0, len(x), batch_size)])
+
+    def paired_fn():
+        if data.kind != "paired":
+            raise GankitError(f"metric 'paired' needs a paired dataset; '{cfg['name']}' is {data.kind} (use fid)")
+        return outs, to_float(targets)
+
+    real_cfg = dict(cfg, direction="BtoA" if cfg.get("direction", "AtoB") == "AtoB" else "AtoB")
+    return (lambda: outs), paired_fn, real_cfg
