@@ -1,0 +1,191 @@
+"""How long until good digits: wall-clock training time for gankit's default `dcgan` configuration
+(on full MNIST) to reach a fixed sample quality, against a plain reference loop with a well-known
+public DCGAN script's 32 px network and settings (upsample+conv G, strided-conv D with dropout,
+sigmoid + BCE, Adam 2e-4/0.5, batch 64, torchvision MNIST resized to 32 px through a DataLoader).
+
+Quality: FID in the feature space of a digit classifier trained by this bench (MNIST-FID), 2,000
+samples against the test split; 32 px samples are resized to 28 px for the classifier. Only training
+time counts (evaluation pauses the clock).
+
+    python bench/time_to_quality.py [--budget 600] [--target 5.0] [--eval-every 30]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import environment, md_table, torchvision_mnist_root, write_results  # noqa: E402
+from throughput import _fit  # noqa: E402
+
+from gankit.config import load_config  # noqa: E402
+from gankit.data import default_data_root, load_mnist, to_float  # noqa: E402
+from gankit.metrics import fid_from_features, train_digit_classifier  # noqa: E402
+from gankit.train import Trainer  # noqa: E402
+
+
+class RefGenerator(nn.Module):
+    """The public script's 32 px generator: linear to 128x8x8, two (upsample, 3x3 conv, BN, LeakyReLU) stages."""
+
+    def __init__(self, z_dim=100):
+        super().__init__()
+        self.fc = nn.Linear(z_dim, 128 * 8 * 8)
+        self.net = nn.Sequential(
+            nn.BatchNorm2d(128), nn.Upsample(scale_factor=2),
+            nn.Conv2d(128, 128, 3, 1, 1), nn.BatchNorm2d(128, 0.8), nn.LeakyReLU(0.2, True), nn.Upsample(scale_factor=2),
+            nn.Conv2d(128, 64, 3, 1, 1), nn.BatchNorm2d(64, 0.8), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(64, 1, 3, 1, 1), nn.Tanh())
+
+    def forward(self, z):
+        return self.net(self.fc(z).view(-1, 128, 8, 8))
+
+
+class RefDiscriminator(nn.Module):
+    """Four stride-2 3x3 conv blocks (16, 32, 64, 128) with LeakyReLU, Dropout2d(0.25), BN after the first; sigmoid."""
+
+    def __init__(self):
+        super().__init__()
+        layers, c = [], 1
+        for i, w in enumerate((16, 32, 64, 128)):
+            layers += [nn.Conv2d(c, w, 3, 2, 1), nn.LeakyReLU(0.2, True), nn.Dropout2d(0.25)]
+            if i:
+                layers.append(nn.BatchNorm2d(w, 0.8))
+            c = w
+        self.net = nn.Sequential(*layers)
+        self.fc = nn.Sequential(nn.Linear(128 * 2 * 2, 1), nn.Sigmoid())
+
+    def forward(self, x):
+        return self.fc(self.net(x).flatten(1))
+
+
+def _init(m):
+    if isinstance(m, nn.Conv2d):
+        nn.init.normal_(m.weight, 0.0, 0.02)
+    elif isinstance(m, nn.BatchNorm2d):
+        nn.init.normal_(m.weight, 1.0, 0.02)
+        nn.init.zeros_(m.bias)
+
+
+class Quality:
+    def __init__(self, clf, n: int, mnist_root: Path):
+        self.clf, self.n = clf.eval(), n
+        xt, _ = load_mnist(mnist_root, "test")
+        self.real = self.features(to_float(xt))
+
+    @torch.no_grad()
+    def features(self, x):
+        if x.shape[-1] != 28:
+            x = F.interpolate(x, size=(28, 28), mode="bilinear", antialias=True, align_corners=False)
+        return torch.cat([self.clf.features(x[i:i + 1000]).double() for i in range(0, len(x), 1000)]).numpy()
+
+    @torch.no_grad()
+    def __call__(self, G) -> float:
+        was = G.training
+        G.eval()
+        with torch.random.fork_rng():
+            torch.manual_seed(123)
+            x = G(torch.randn(self.n, 100))
+        G.train(was)
+        return fid_from_features(self.real, self.features(x))
+
+
+def run_gankit(quality, mnist_root, budget, eval_every, target):
+    curve, trained = [], 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = load_config("dcgan", overrides=["data.name=mnist", f"data.root={mnist_root}", "train.report=false",
+                                                "train.progress=false", "train.steps=1000000", "train.sample_every=1000000",
+                                                "train.ckpt_every=1000000", "device=cpu"])
+        trainer = Trainer(cfg, Path(tmp) / "run")
+        chunk = 20
+        while trained < budget:
+            t0 = time.perf_counter()
+            trainer.cfg.train.steps = trainer.step + chunk
+            _fit(trainer)
+            dt = time.perf_counter() - t0
+            trained += dt
+            chunk = max(5, int(chunk * eval_every / dt))
+            curve.append((trained, trainer.step, quality(trainer.generator_for_eval())))
+            print(f"gankit    {trained:7.1f}s step {trainer.step:6d}  MNIST-FID {curve[-1][2]:.3f}")
+            if curve[-1][2] <= target:
+                break
+    return curve
+
+
+def run_reference(quality, tv_root, budget, eval_every, target):
+    import torchvision.transforms as T
+    from torchvision.datasets import MNIST
+
+    torch.manual_seed(0)
+    G, D = RefGenerator(), RefDiscriminator()
+    G.apply(_init)
+    D.apply(_init)
+    ds = MNIST(str(tv_root), train=True, download=True,
+               transform=T.Compose([T.Resize(32), T.ToTensor(), T.Normalize([0.5], [0.5])]))
+    loader = torch.utils.data.DataLoader(ds, batch_size=64, shuffle=True)
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    bce = nn.BCELoss()
+    curve, trained, step, since, t0 = [], 0.0, 0, 0.0, time.perf_counter()
+    while trained < budget:
+        for imgs, _ in loader:
+            valid, fake = torch.ones(imgs.shape[0], 1), torch.zeros(imgs.shape[0], 1)
+            opt_g.zero_grad()
+            gen = G(torch.randn(imgs.shape[0], 100))
+            bce(D(gen), valid).backward()
+            opt_g.step()
+            opt_d.zero_grad()
+            ((bce(D(imgs), valid) + bce(D(gen.detach()), fake)) / 2).backward()
+            opt_d.step()
+            step += 1
+            if time.perf_counter() - t0 >= eval_every:
+                trained += time.perf_counter() - t0
+                curve.append((trained, step, quality(G)))
+                print(f"reference {trained:7.1f}s step {step:6d}  MNIST-FID {curve[-1][2]:.3f}")
+                if curve[-1][2] <= target or trained >= budget:
+                    return curve
+                t0 = time.perf_counter()
+    return curve
+
+
+def time_to(curve, target):
+    return next((t for t, _, q in curve if q <= target), None)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--budget", type=float, default=900, help="training seconds per contender")
+    ap.add_argument("--target", type=float, default=5.0, help="MNIST-FID to reach")
+    ap.add_argument("--eval-every", type=float, default=30, help="training seconds between evaluations")
+    ap.add_argument("-n", type=int, default=2000)
+    ap.add_argument("--mnist-root", type=Path, default=None)
+    args = ap.parse_args()
+    root = args.mnist_root or (default_data_root() or Path("missing")) / "mnist"
+    if not (root / "train-images-idx3-ubyte.gz").is_file():
+        sys.exit(f"MNIST IDX files not found in {root}; pass --mnist-root or set GANKIT_DATA")
+    clf, acc = train_digit_classifier(root, epochs=1, width=16)
+    print(f"bench classifier test accuracy {acc:.4f}")
+    quality = Quality(clf, args.n, root)
+    tv_root = torchvision_mnist_root(root, Path(tempfile.mkdtemp()))
+    ours = run_gankit(quality, root, args.budget, args.eval_every, args.target)
+    ref = run_reference(quality, tv_root, args.budget, args.eval_every, args.target)
+    t_ours, t_ref = time_to(ours, args.target), time_to(ref, args.target)
+    rows = [{"contender": "gankit dcgan (default config)", "seconds_to_target": t_ours, "best_fid": min(q for *_, q in ours)},
+            {"contender": "reference loop (public 32 px DCGAN)", "seconds_to_target": t_ref, "best_fid": min(q for *_, q in ref)}]
+    speedup = (t_ref / t_ours) if t_ours and t_ref else None
+    md = (f"target MNIST-FID {args.target} ({args.n} samples vs MNIST test; classifier acc {acc:.4f}); "
+          f"budget {args.budget:.0f} s each\n\n" + md_table(rows, ["contender", "seconds_to_target", "best_fid"]) +
+          f"\nspeed-up: {speedup if speedup is None else round(speedup, 2)}\n")
+    print(md)
+    write_results("time_to_quality", {"env": environment(), "target": args.target, "classifier_accuracy": acc,
+                                      "gankit_curve": ours, "reference_curve": ref, "speedup": speedup, "rows": rows}, md)
+
+
+if __name__ == "__main__":
+    main()
