@@ -96,62 +96,92 @@ class Quality:
         return fid_from_features(self.real, self.features(x))
 
 
-def run_gankit(quality, mnist_root, budget, eval_every, target):
-    curve, trained = [], 0.0
-    with tempfile.TemporaryDirectory() as tmp:
+class GankitContender:
+    """gankit's default dcgan configuration on full MNIST, trained in chunks by the real engine."""
+    name = "gankit dcgan (default config)"
+
+    def __init__(self, mnist_root):
+        self.tmp = tempfile.TemporaryDirectory()
         cfg = load_config("dcgan", overrides=["data.name=mnist", f"data.root={mnist_root}", "train.report=false",
                                                 "train.progress=false", "train.steps=1000000", "train.sample_every=1000000",
                                                 "train.ckpt_every=1000000", "device=cpu"])
-        trainer = Trainer(cfg, Path(tmp) / "run")
-        chunk = 20
-        while trained < budget:
-            t0 = time.perf_counter()
-            trainer.cfg.train.steps = trainer.step + chunk
-            _fit(trainer)
-            dt = time.perf_counter() - t0
-            trained += dt
-            chunk = max(5, int(chunk * eval_every / dt))
-            curve.append((trained, trainer.step, quality(trainer.generator_for_eval())))
-            print(f"gankit    {trained:7.1f}s step {trainer.step:6d}  MNIST-FID {curve[-1][2]:.3f}")
-            if curve[-1][2] <= target:
-                break
-    return curve
+        self.trainer = Trainer(cfg, Path(self.tmp.name) / "run")
+        self.chunk = 20
+
+    def train_for(self, seconds: float) -> float:
+        t0 = time.perf_counter()
+        self.trainer.cfg.train.steps = self.trainer.step + self.chunk
+        _fit(self.trainer)
+        dt = time.perf_counter() - t0
+        self.chunk = max(5, int(self.chunk * seconds / dt))
+        return dt
+
+    @property
+    def steps(self):
+        return self.trainer.step
+
+    def generator(self):
+        return self.trainer.generator_for_eval()
 
 
-def run_reference(quality, tv_root, budget, eval_every, target):
-    import torchvision.transforms as T
-    from torchvision.datasets import MNIST
+class ReferenceContender:
+    """The public script's loop: G step first (BCE through D), then D step; per-item PIL transforms."""
+    name = "reference loop (public 32 px DCGAN)"
 
-    torch.manual_seed(0)
-    G, D = RefGenerator(), RefDiscriminator()
-    G.apply(_init)
-    D.apply(_init)
-    ds = MNIST(str(tv_root), train=True, download=True,
-               transform=T.Compose([T.Resize(32), T.ToTensor(), T.Normalize([0.5], [0.5])]))
-    loader = torch.utils.data.DataLoader(ds, batch_size=64, shuffle=True)
-    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    bce = nn.BCELoss()
-    curve, trained, step, since, t0 = [], 0.0, 0, 0.0, time.perf_counter()
-    while trained < budget:
-        for imgs, _ in loader:
+    def __init__(self, tv_root):
+        import torchvision.transforms as T
+        from torchvision.datasets import MNIST
+
+        torch.manual_seed(0)
+        self.G, self.D = RefGenerator(), RefDiscriminator()
+        self.G.apply(_init)
+        self.D.apply(_init)
+        ds = MNIST(str(tv_root), train=True, download=True,
+                   transform=T.Compose([T.Resize(32), T.ToTensor(), T.Normalize([0.5], [0.5])]))
+        self.loader = torch.utils.data.DataLoader(ds, batch_size=64, shuffle=True)
+        self.it = iter(self.loader)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.bce = nn.BCELoss()
+        self.steps = 0
+
+    def train_for(self, seconds: float) -> float:
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            try:
+                imgs, _ = next(self.it)
+            except StopIteration:
+                self.it = iter(self.loader)
+                imgs, _ = next(self.it)
             valid, fake = torch.ones(imgs.shape[0], 1), torch.zeros(imgs.shape[0], 1)
-            opt_g.zero_grad()
-            gen = G(torch.randn(imgs.shape[0], 100))
-            bce(D(gen), valid).backward()
-            opt_g.step()
-            opt_d.zero_grad()
-            ((bce(D(imgs), valid) + bce(D(gen.detach()), fake)) / 2).backward()
-            opt_d.step()
-            step += 1
-            if time.perf_counter() - t0 >= eval_every:
-                trained += time.perf_counter() - t0
-                curve.append((trained, step, quality(G)))
-                print(f"reference {trained:7.1f}s step {step:6d}  MNIST-FID {curve[-1][2]:.3f}")
-                if curve[-1][2] <= target or trained >= budget:
-                    return curve
-                t0 = time.perf_counter()
-    return curve
+            self.opt_g.zero_grad()
+            gen = self.G(torch.randn(imgs.shape[0], 100))
+            self.bce(self.D(gen), valid).backward()
+            self.opt_g.step()
+            self.opt_d.zero_grad()
+            ((self.bce(self.D(imgs), valid) + self.bce(self.D(gen.detach()), fake)) / 2).backward()
+            self.opt_d.step()
+            self.steps += 1
+        return time.perf_counter() - t0
+
+    def generator(self):
+        return self.G
+
+
+def race(contenders, quality, budget, eval_every, target):
+    """Alternate training chunks so that changes in machine load hit every contender alike."""
+    curves = {c.name: [] for c in contenders}
+    trained = {c.name: 0.0 for c in contenders}
+    active = list(contenders)
+    while active:
+        for c in list(active):
+            trained[c.name] += c.train_for(eval_every)
+            q = quality(c.generator())
+            curves[c.name].append((trained[c.name], c.steps, q))
+            print(f"{c.name:40s} {trained[c.name]:7.1f}s step {c.steps:6d}  MNIST-FID {q:.3f}", flush=True)
+            if q <= target or trained[c.name] >= budget:
+                active.remove(c)
+    return curves
 
 
 def time_to(curve, target):
@@ -173,18 +203,18 @@ def main():
     print(f"bench classifier test accuracy {acc:.4f}")
     quality = Quality(clf, args.n, root)
     tv_root = torchvision_mnist_root(root, Path(tempfile.mkdtemp()))
-    ours = run_gankit(quality, root, args.budget, args.eval_every, args.target)
-    ref = run_reference(quality, tv_root, args.budget, args.eval_every, args.target)
-    t_ours, t_ref = time_to(ours, args.target), time_to(ref, args.target)
-    rows = [{"contender": "gankit dcgan (default config)", "seconds_to_target": t_ours, "best_fid": min(q for *_, q in ours)},
-            {"contender": "reference loop (public 32 px DCGAN)", "seconds_to_target": t_ref, "best_fid": min(q for *_, q in ref)}]
+    ours, ref = GankitContender(root), ReferenceContender(tv_root)
+    curves = race([ours, ref], quality, args.budget, args.eval_every, args.target)
+    t_ours, t_ref = time_to(curves[ours.name], args.target), time_to(curves[ref.name], args.target)
+    rows = [{"contender": c.name, "seconds_to_target": time_to(curves[c.name], args.target),
+             "best_fid": min(q for *_, q in curves[c.name]), "steps": c.steps} for c in (ours, ref)]
     speedup = (t_ref / t_ours) if t_ours and t_ref else None
     md = (f"target MNIST-FID {args.target} ({args.n} samples vs MNIST test; classifier acc {acc:.4f}); "
-          f"budget {args.budget:.0f} s each\n\n" + md_table(rows, ["contender", "seconds_to_target", "best_fid"]) +
+          f"budget {args.budget:.0f} s each\n\n" + md_table(rows, ["contender", "seconds_to_target", "best_fid", "steps"]) +
           f"\nspeed-up: {speedup if speedup is None else round(speedup, 2)}\n")
     print(md)
     write_results("time_to_quality", {"env": environment(), "target": args.target, "classifier_accuracy": acc,
-                                      "gankit_curve": ours, "reference_curve": ref, "speedup": speedup, "rows": rows}, md)
+                                      "curves": curves, "speedup": speedup, "rows": rows}, md)
 
 
 if __name__ == "__main__":
