@@ -76,25 +76,41 @@ def translate_files(gen: str | Path | nn.Module, inputs: list, out_dir: str | Pa
     return written
 
 
-@torch.no_grad()
-def eval_functions(G: nn.Module, data_cfg: dict, split: str, n: int, device: str = "cpu", batch_size: int = 16):
-    """For `gankit eval` on a translator: (outputs_fn, paired_fn, real_data_cfg). Outputs are G applied
-    to the first n inputs of ``split`` at the training crop size; paired_fn gives (outputs, targets);
-    real_data_cfg reads the *target* domain (the same dataset with the direction flipped), for FID."""
+def held_out(G: nn.Module, data_cfg: dict, split: str, n: int):
+    """(inputs, targets, data kind, data config) of the first n pairs of ``split`` of the generator's
+    dataset, at its training crop size, uint8."""
     from .config import Config, recipe_defaults
-    from .data import build_dataset, to_float
+    from .data import build_dataset
 
     meta = G.meta
     cfg = recipe_defaults(meta.get("recipe") or "pix2pix")["data"]
     cfg.update({k: v for k, v in data_cfg.items() if v is not None})
     cfg.update(split=split, limit=None, load_size=meta.get("image_size"))
     data = build_dataset(Config.wrap(cfg), 0)
-    x, targets = data.x[:n], data.x_b[:n]
-    outs = torch.cat([G(to_float(x[i:i + batch_size]).to(device)).float().cpu() for i in range(0, len(x), batch_size)])
+    return data.x[:n], data.x_b[:n], data.kind, cfg
+
+
+@torch.no_grad()
+def outputs_of(G: nn.Module, x: torch.Tensor, batch_size: int = 16) -> torch.Tensor:
+    """G on uint8 inputs, in batches, as float [-1, 1] on the CPU."""
+    from .data import to_float
+
+    dev = next(G.parameters()).device
+    return torch.cat([G(to_float(x[i:i + batch_size]).to(dev)).float().cpu() for i in range(0, len(x), batch_size)])
+
+
+def eval_functions(G: nn.Module, data_cfg: dict, split: str, n: int):
+    """For `gankit eval` on a translator: (outputs_fn, paired_fn, real_data_cfg). Outputs are G applied
+    to the first n inputs of ``split``; paired_fn gives (outputs, targets); real_data_cfg reads the
+    *target* domain (the same dataset with the direction flipped), for FID."""
+    from .data import to_float
+
+    x, targets, kind, cfg = held_out(G, data_cfg, split, n)
+    outs = outputs_of(G, x)
 
     def paired_fn():
-        if data.kind != "paired":
-            raise GankitError(f"metric 'paired' needs a paired dataset; '{cfg['name']}' is {data.kind} (use fid)")
+        if kind != "paired":
+            raise GankitError(f"metric 'paired' needs a paired dataset; '{cfg['name']}' is {kind} (use fid)")
         return outs, to_float(targets)
 
     real_cfg = dict(cfg, direction="BtoA" if cfg.get("direction", "AtoB") == "AtoB" else "AtoB")
