@@ -50,7 +50,8 @@ def run(args) -> int:
         if G.meta.get("kind") == "translate":  # outputs on held-out inputs vs. their targets / target domain
             from ..translate import eval_functions
 
-            fake_fn, paired_fn, data_cfg = eval_functions(G, data_cfg, args.split, args.n, device)
+            fake_fn, paired_fn, data_cfg = eval_functions(G, {**data_cfg, "root": args.data_root or data_cfg.get("root")},
+                                                          args.split, args.n)
             schema = G.meta.get("recipe", schema)
     elif target.exists():
         fake_fn = lambda: load_images(target)  # noqa: E731
