@@ -8,7 +8,8 @@ from gankit.data.toy import toy_spec
 # the PacGAN-protocol MLP (G 4x400 ReLU+BN, D 3x200, z 2-D, batch 100), lr decayed over the second half
 RING = ["--data", "toy2d-ring", "--batch-size", "100", "--steps", "3000", "--set", "model.z_dim=2",
         "--set", "model.g_widths=[400,400,400,400]", "--set", "model.g_act=relu", "--set", "model.g_first_norm=true",
-        "--set", "model.d_widths=[200,200,200]", "--set", "optim.decay_start=1500", "--set", "train.report=false",
+        "--set", "model.d_widths=[200,200,200]", "--set", "optim.decay_start=1500", "--set", "train.report=false", "--set", "eval.metric=toy2d-modes",
+        "--set", "eval.every=250", "--set", "eval.n=2500",
         "--set", "train.progress=false"]
 
 

@@ -46,9 +46,10 @@ def classes(recipe, G, cfg) -> dict:
 
 
 def toy2d_modes(recipe, G, cfg) -> dict:
+    """value = modes missed + share of low-quality samples (lower is better; coverage dominates)."""
     cov = toy2d_coverage(recipe.sample(G, cfg.eval.n), cfg.data.name)
-    return {"value": cov["reverse_kl"], "modes": cov["modes"], "high_quality": cov["high_quality"],
-            "reverse_kl": cov["reverse_kl"]}
+    return {"value": cov["modes_total"] - cov["modes"] + 1 - cov["high_quality"], "modes": cov["modes"],
+            "high_quality": cov["high_quality"], "reverse_kl": cov["reverse_kl"]}
 
 
 TRAIN_METRICS = {"mnist-fid": mnist_fid, "classes": classes, "toy2d-modes": toy2d_modes}

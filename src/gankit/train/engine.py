@@ -342,7 +342,11 @@ class Trainer:
 
     def finish(self) -> None:
         """Export the generator, write the report, and say where everything is."""
-        gen_dir = self.recipe.export(self.generator_for_eval(), self.run_dir / "generator")
+        if self.best_step is None:
+            gen_dir = self.recipe.export(self.generator_for_eval(), self.run_dir / "generator")
+        else:  # the checkpoint the training metric ranked best
+            from ..api import export
+            gen_dir, _ = export(self.run_dir, self.run_dir / "generator", "best")
         report = None
         if self.cfg.train.report:
             from ..report import write_report
@@ -351,7 +355,7 @@ class Trainer:
                  f"  samples:    {self.sample_dir}/step-{self.step:07d}.png",
                  f"  curves:     {self.log_path}  (tensorboard --logdir {self.run_dir / 'tb'})",
                  f"  checkpoint: {latest_checkpoint(self.ckpt_dir)}",
-                 f"  generator:  {gen_dir}"]
+                 f"  generator:  {gen_dir}" + (f" (best, step {self.best_step})" if self.best_step is not None else "")]
         if self.best_step is not None:
             lines.append(f"  best:       {self.ckpt_dir / 'best.pt'} (step {self.best_step}, {self.cfg.eval.metric} = {self.best:.4g})")
         if report is not None:
