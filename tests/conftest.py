@@ -58,3 +58,19 @@ def digit_classifier(mnist_root, tmp_path_factory):
                                       out_dir=tmp_path_factory.mktemp("digit_classifier"))
     assert acc >= 0.98, f"test classifier reached only {acc:.2%}"
     return clf.eval()
+
+
+@pytest.fixture(scope="session")
+def trained_dcgan_dir(tmp_path_factory):
+    """A DCGAN trained briefly on the embedded MNIST digits, exported, with its run deleted:
+    everything that uses it must work from the generator directory alone."""
+    import shutil
+
+    from gankit.cli.main import main
+
+    base = tmp_path_factory.mktemp("dcgan")
+    assert main(["train", "dcgan", "--data", "mnist-5k", "--steps", "400", "--out", str(base / "run"),
+                 "--set", "train.report=false", "--set", "train.progress=false"]) == 0
+    assert main(["export", str(base / "run"), str(base / "generator")]) == 0
+    shutil.rmtree(base / "run")
+    return base / "generator"

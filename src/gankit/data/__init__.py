@@ -7,7 +7,7 @@ from ..errors import GankitError
 from . import folder, mnist, toy  # noqa: F401  (register datasets)
 from . import translation  # noqa: F401  (paired/unpaired translation datasets)
 from .base import DATASETS, Batches, ImageData, Loader, limit_examples, register_dataset, to_float, to_uint8
-from .io import expand_inputs, make_grid, read_image, save_grid, save_image, save_points
+from .io import IMAGE_EXTS, expand_inputs, make_grid, read_image, save_grid, save_image, save_points
 from .mnist import default_data_root, load_mnist
 
 __all__ = ["DATASETS", "Batches", "ImageData", "Loader", "build_dataset", "register_dataset", "to_float",
