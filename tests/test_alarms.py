@@ -1,0 +1,72 @@
+"""Alarms and divergence handling (SPEC §3)."""
+import json
+
+import pytest
+import torch
+
+import gankit
+from gankit.config import load_config
+from gankit.errors import GankitError
+from gankit.recipes.gan import AdversarialGAN
+from gankit.train.alarms import Alarms
+from gankit.train.checkpoint import latest_checkpoint, load_checkpoint
+
+TOY = ["model.g_widths=[32,32]", "model.d_widths=[32]", "train.report=false", "train.log_every=5", "train.ckpt_every=10"]
+
+
+def test_collapse_alarm_fires_for_a_generator_with_one_output():
+    alarms = Alarms(load_config("gan").monitor)
+    real = torch.rand(64, 1, 8, 8) * 2 - 1
+    assert alarms.on_samples(100, real[torch.randperm(64)], real) == []
+    collapsed = real[:1].repeat(64, 1, 1, 1)
+    msgs = alarms.on_samples(200, collapsed, real)
+    assert len(msgs) == 1 and "mode collapse at step 200" in msgs[0]
+    assert alarms.on_samples(300, collapsed, real) == []  # printed once
+
+
+def test_collapse_alarm_with_a_classifier():
+    alarms = Alarms(load_config("gan").monitor, classify=lambda x: torch.full((len(x),), 3))
+    msgs = alarms.on_samples(10, torch.zeros(64, 1, 28, 28), torch.zeros(64, 1, 28, 28))
+    assert msgs and "cover only 1 class" in msgs[0]
+
+
+def test_domination_alarm_needs_d_winning_while_g_loss_rises():
+    alarms = Alarms(load_config("gan").monitor)  # 5 intervals at acc_fake >= 0.99
+    for i, g in enumerate([1.0, 1.2, 1.1, 1.3, 1.5]):
+        msgs = alarms.on_logs(i, {"d/acc_fake": 0.995, "loss/G": g})
+    assert msgs and "D has won" in msgs[0]
+    flat = Alarms(load_config("gan").monitor)
+    for i in range(6):
+        assert flat.on_logs(i, {"d/acc_fake": 0.995, "loss/G": 2.0 - 0.1 * i}) == []  # G loss falling: no alarm
+
+
+def _nan_after(monkeypatch, n_ok: int):
+    calls = {"n": 0}
+    original = AdversarialGAN.d_step
+
+    def d_step(self, batch):
+        out = original(self, batch)
+        calls["n"] += 1
+        if calls["n"] == n_ok + 1:
+            out.losses["D"] = out.losses["D"] * float("nan")
+        return out
+    monkeypatch.setattr(AdversarialGAN, "d_step", d_step)
+
+
+def test_nan_stops_with_one_line_and_keeps_checkpoint(tmp_path, monkeypatch):
+    _nan_after(monkeypatch, 14)
+    with pytest.raises(GankitError) as e:
+        gankit.fit("gan", data="toy2d-ring", steps=30, out=tmp_path / "run", overrides=TOY)
+    msg = str(e.value)
+    assert "loss/D became nan at step 15" in msg and "step-0000010.pt" in msg and "\n" not in msg
+    ckpt = latest_checkpoint(tmp_path / "run" / "checkpoints")
+    assert load_checkpoint(ckpt)["step"] == 10
+    lines = [json.loads(line) for line in open(tmp_path / "run" / "metrics.jsonl")]
+    assert any("alarm" in line and "became nan" in line["alarm"] for line in lines)
+
+
+def test_nan_rollback_halves_lr_and_finishes(tmp_path, monkeypatch):
+    _nan_after(monkeypatch, 14)
+    run = gankit.fit("gan", data="toy2d-ring", steps=30, out=tmp_path / "run", overrides=TOY + ["train.on_nan=rollback"])
+    state = load_checkpoint(latest_checkpoint(run / "checkpoints"))
+    assert state["step"] == 30 and state["engine"]["lr_mult"] == 0.5 and state["engine"]["rollbacks"] == 1
