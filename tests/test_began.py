@@ -1,0 +1,58 @@
+"""BEGAN's equilibrium control follows the paper's formulas (SPEC §8)."""
+import pytest
+import torch
+
+import gankit
+from gankit.config import load_config
+from gankit.data import Batches, build_dataset
+from gankit.recipes.began import BEGAN
+from gankit.train.checkpoint import latest_checkpoint, load_checkpoint
+
+TINY = ["model.g_n=4", "model.d_n=4", "model.h=8", "model.z_dim=8", "data.limit=256", "train.report=false"]
+
+
+def _recipe(**over):
+    cfg = load_config("began", overrides=TINY + [f"model.{k}={v}" for k, v in over.items()])
+    data = build_dataset(cfg.data, 0)
+    return BEGAN(cfg, data, "cpu"), Batches(data, 16, 0, "cpu"), cfg
+
+
+def test_k_update_and_m_global_follow_the_formulas():
+    torch.manual_seed(0)
+    recipe, batches, cfg = _recipe(lambda_k=0.05)
+    k = 0.0
+    for _ in range(30):
+        out = recipe.step(next(batches))
+        lr, lf = out.logs["began/L_real"], out.logs["began/L_fake"]
+        # L_D = L(x) - k_t L(G(z)) uses k_t from before this step's update
+        assert out.losses["D"].item() == pytest.approx(lr - k * lf, abs=1e-5)
+        k = min(max(k + 0.05 * (cfg.model.gamma * lr - lf), 0.0), 1.0)
+        assert out.logs["began/k"] == pytest.approx(k, abs=1e-12) and 0.0 <= k <= 1.0
+        assert out.logs["began/M_global"] == pytest.approx(lr + abs(cfg.model.gamma * lr - lf))
+
+
+def test_k_is_clipped_to_unit_interval():
+    recipe, batches, _ = _recipe(lambda_k=100.0, gamma=1.0)
+    ks = [recipe.step(next(batches)).logs["began/k"] for _ in range(5)]
+    assert all(0.0 <= k <= 1.0 for k in ks) and ks[0] in (0.0, 1.0)
+
+
+def test_lr_halves_when_m_global_stalls():
+    recipe, _, _ = _recipe(lr_patience=3)
+    for m in [1.0, 0.9, 0.95, 0.95, 0.95]:
+        recipe._track(m)
+    assert recipe.lr_scale("D") == recipe.lr_scale("G") == 0.5
+
+
+def test_k_and_lr_survive_resume(tmp_path):
+    over = [f"--set={o}" for o in TINY]
+    from gankit.cli.main import main
+
+    assert main(["train", "began", "--steps", "6", "--batch-size", "8", "--out", str(tmp_path / "r"), *over]) == 0
+    k6 = load_checkpoint(latest_checkpoint(tmp_path / "r" / "checkpoints"))["recipe"]["k"]
+    assert main(["train", "--resume", str(tmp_path / "r"), "--steps", "8"]) == 0
+    s = load_checkpoint(latest_checkpoint(tmp_path / "r" / "checkpoints"))
+    assert s["step"] == 8 and "lr_factor" in s["recipe"]
+    G = gankit.load_generator(tmp_path / "r" / "generator")
+    assert G.meta["recipe"] == "began" and gankit.sample(G, 2).shape == (2, 1, 28, 28)
+    assert isinstance(k6, float)
