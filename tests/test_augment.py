@@ -1,0 +1,67 @@
+"""Differentiable augmentation and the ADA controller (SPEC §3)."""
+import pytest
+import torch
+
+import gankit
+from gankit.augment import OPS, Augmenter, augment
+from gankit.errors import GankitError
+from gankit.train.checkpoint import latest_checkpoint, load_checkpoint
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_each_op_is_differentiable_keeps_shape_and_p0_is_identity(op):
+    torch.manual_seed(0)
+    x = (torch.rand(8, 3, 16, 16) * 2 - 1).requires_grad_(True)
+    y = augment(x, 1.0, (op,))
+    assert y.shape == x.shape
+    y.square().sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0  # the gradient reaches the input
+    assert torch.equal(augment(x, 0.0, (op,)), x)
+    if op != "color":  # geometric ops and cutout only move or zero pixels: the range is kept
+        assert y.min() >= -1 - 1e-5 and y.max() <= 1 + 1e-5
+    assert not torch.allclose(y, x)
+
+
+def test_xflip_at_p1_flips_every_image():
+    x = torch.arange(16.0).view(1, 1, 4, 4).repeat(3, 1, 1, 1) / 16
+    assert torch.allclose(augment(x, 1.0, ("xflip",)), x.flip(3), atol=1e-5)
+
+
+def test_ada_p_moves_toward_target_at_configured_speed():
+    aug = Augmenter("ada", target=0.6, interval=4, kimg=500)
+    overfit = torch.ones(64)  # every real logit positive: r_t = 1 > 0.6
+    for _ in range(40):
+        aug.observe(overfit)
+    step = 64 * 4 / 500_000
+    assert aug.p == pytest.approx(10 * step)  # 40 D steps = 10 adjustments up
+    for _ in range(20):
+        aug.observe(-overfit)  # r_t = -1 < 0.6
+    assert aug.p == pytest.approx(5 * step)
+    # speed: 0 -> 1 takes 500k images
+    aug.p = 0.0
+    for _ in range(500_000 // 64):
+        aug.observe(overfit)
+    assert aug.p == pytest.approx(1.0, abs=2 * step)
+
+
+def test_modes_and_bad_mode():
+    assert Augmenter("fixed:0.3").p == 0.3 and Augmenter("diffaug").p == 1.0
+    with pytest.raises(GankitError, match="--aug must be none, ada, fixed:P or diffaug"):
+        Augmenter("sometimes")
+    with pytest.raises(GankitError, match="P in"):
+        Augmenter("fixed:2")
+
+
+def test_p_and_monitors_survive_resume(tmp_path):
+    over = ["model.g_width=8", "model.d_width=8", "data.limit=512", "train.report=false", "train.log_every=5",
+            "aug.kimg=1"]  # fast p for the test
+    gankit.fit("dcgan", steps=10, batch_size=16, aug="ada", out=tmp_path / "r", overrides=over)
+    s10 = load_checkpoint(latest_checkpoint(tmp_path / "r" / "checkpoints"))
+    p10 = s10["recipe"]["aug"]["p"]
+    assert 0 < p10 <= 1 and len(s10["engine"]["rt"]["values"]) == 10
+    gankit.fit(resume=tmp_path / "r", steps=20)
+    gankit.fit("dcgan", steps=20, batch_size=16, aug="ada", out=tmp_path / "straight", overrides=over)
+    a = load_checkpoint(latest_checkpoint(tmp_path / "r" / "checkpoints"))
+    b = load_checkpoint(latest_checkpoint(tmp_path / "straight" / "checkpoints"))
+    assert a["recipe"]["aug"] == b["recipe"]["aug"] and a["engine"]["rt"] == b["engine"]["rt"]
+    assert all(torch.equal(v, b["nets"]["G"][k]) for k, v in a["nets"]["G"].items())
