@@ -78,15 +78,21 @@ def translate_files(gen: str | Path | nn.Module, inputs: list, out_dir: str | Pa
 
 def held_out(G: nn.Module, data_cfg: dict, split: str, n: int):
     """(inputs, targets, data kind, data config) of the first n pairs of ``split`` of the generator's
-    dataset, at its training crop size, uint8."""
+    dataset, uint8: at its training crop size for translators; for upscalers, whole images (at their
+    training load size) as targets and their bicubic downscaling as inputs."""
     from .config import Config, recipe_defaults
     from .data import build_dataset
 
     meta = G.meta
+    upscale = meta.get("kind") == "upscale"
     cfg = recipe_defaults(meta.get("recipe") or "pix2pix")["data"]
     cfg.update({k: v for k, v in data_cfg.items() if v is not None})
-    cfg.update(split=split, limit=None, load_size=meta.get("image_size"))
+    cfg.update(split=split, limit=None, load_size=meta.get("load_size" if upscale else "image_size"))
     data = build_dataset(Config.wrap(cfg), 0)
+    if upscale:
+        from .data.sr import sr_pairs
+
+        return (*sr_pairs(data.x[:n], int(meta["scale"])), "paired", cfg)
     return data.x[:n], data.x_b[:n], data.kind, cfg
 
 
@@ -102,7 +108,8 @@ def outputs_of(G: nn.Module, x: torch.Tensor, batch_size: int = 16) -> torch.Ten
 def eval_functions(G: nn.Module, data_cfg: dict, split: str, n: int):
     """For `gankit eval` on a translator: (outputs_fn, paired_fn, real_data_cfg). Outputs are G applied
     to the first n inputs of ``split``; paired_fn gives (outputs, targets); real_data_cfg reads the
-    *target* domain (the same dataset with the direction flipped), for FID."""
+    *target* domain (the same dataset with the direction flipped; for upscalers the HR images
+    themselves), for FID."""
     from .data import to_float
 
     x, targets, kind, cfg = held_out(G, data_cfg, split, n)
@@ -113,5 +120,7 @@ def eval_functions(G: nn.Module, data_cfg: dict, split: str, n: int):
             raise GankitError(f"metric 'paired' needs a paired dataset; '{cfg['name']}' is {kind} (use fid)")
         return outs, to_float(targets)
 
+    if G.meta.get("kind") == "upscale":
+        return (lambda: outs), paired_fn, cfg
     real_cfg = dict(cfg, direction="BtoA" if cfg.get("direction", "AtoB") == "AtoB" else "AtoB")
     return (lambda: outs), paired_fn, real_cfg

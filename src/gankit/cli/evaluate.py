@@ -47,7 +47,7 @@ def run(args) -> int:
         G = load_generator(target, device)
         data_cfg = data_cfg or {"name": G.meta.get("dataset")}
         fake_fn = lambda: sample(G, args.n, args.seed)  # noqa: E731
-        if G.meta.get("kind") == "translate":  # outputs on held-out inputs vs. their targets / target domain
+        if G.meta.get("kind") in ("translate", "upscale"):  # outputs on held-out inputs vs. targets / target domain
             from ..translate import eval_functions
 
             fake_fn, paired_fn, data_cfg = eval_functions(G, {**data_cfg, "root": args.data_root or data_cfg.get("root")},
