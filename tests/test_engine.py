@@ -122,3 +122,15 @@ def test_torchrun_two_processes_hold_identical_weights(tmp_path):
     lines = [json.loads(line) for line in open(tmp_path / "ddp" / "metrics.jsonl")]
     final = [line for line in lines if "dist/max_rank_diff" in line]
     assert final and final[-1]["dist/max_rank_diff"] == 0.0 and final[-1]["dist/world"] == 2
+
+
+def test_logged_d_numbers_are_means_over_critic_steps(tmp_path):
+    """With n_d = 5 a D number arrives five times per iteration: the log holds its mean, not its sum."""
+    over = ["model.z_dim=2", "model.g_widths=[16]", "model.d_widths=[16]", "data.toy_n=1000", "train.log_every=1",
+            "train.report=false", "train.progress=false"]
+    run = gankit.fit("gan", data="toy2d-ring", loss="wgan-gp", steps=4, batch_size=32, out=tmp_path / "w", overrides=over)
+    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    logs = [x for x in lines if "d/acc_fake" in x]
+    assert len(logs) == 4
+    for x in logs:
+        assert 0 <= x["d/acc_real"] <= 1 and 0 <= x["d/acc_fake"] <= 1 and -1 <= x["d/r_t"] <= 1

@@ -147,8 +147,8 @@ class Trainer:
 
         bar = tqdm(total=t.steps, initial=self.step, disable=None if (t.progress and self.main) else True,
                    dynamic_ncols=True, mininterval=1.0, desc=cfg.recipe)
-        acc: dict[str, float] = {}
-        count = 0
+        acc: dict[str, float] = {}  # sums since the last log line, and how many values each holds:
+        seen: dict[str, int] = {}   # with n_d > 1 a D number arrives n_d times per iteration, a G number once
         t0, imgs0 = time.perf_counter(), 0
         batch = None
         try:
@@ -166,20 +166,19 @@ class Trainer:
                             norms = self.apply(out, log_now)
                             for k, v in {**{f"loss/{p}": l.detach() for p, l in out.losses.items()}, **out.logs, **norms}.items():
                                 acc[k] = acc.get(k, 0.0) + float(v)
+                                seen[k] = seen.get(k, 0) + 1
                             if "d/sign_real" in out.logs:
                                 self.rt.add(float(out.logs["d/sign_real"]))
-                    count += 1
                 except Divergence as e:
                     self.handle_divergence(str(e))
-                    acc, count = {}, 0
+                    acc, seen = {}, {}
                     continue
                 if self.ema is not None and it >= t.ema_start:
                     self.ema.update_parameters(self.recipe.generator())
                 self.step = it + 1
                 bar.update(1)
                 if log_now:
-                    logs = {k: v / max(1, count) for k, v in acc.items() if not k.startswith("grad/")}
-                    logs.update({k: v for k, v in acc.items() if k.startswith("grad/")})
+                    logs = {k: v / seen[k] for k, v in acc.items()}
                     dt = time.perf_counter() - t0
                     logs["speed/img_per_s"] = imgs0 * self.dist.world / dt if dt > 0 else 0.0
                     if self.rt.value is not None:
@@ -190,7 +189,7 @@ class Trainer:
                     for msg in self.alarms.on_logs(self.step, logs):
                         self.alarm(msg)
                     bar.set_postfix({k.split("/")[-1]: f"{v:.3f}" for k, v in logs.items() if k.startswith("loss/")})
-                    acc, count, t0, imgs0 = {}, 0, time.perf_counter(), 0
+                    acc, seen, t0, imgs0 = {}, {}, time.perf_counter(), 0
                 if self.step % t.sample_every == 0 or self.step == t.steps:
                     self.save_samples()
                 if cfg.eval.metric and cfg.eval.every and (self.step % cfg.eval.every == 0 or self.step == t.steps):
