@@ -19,13 +19,14 @@ def fit(recipe: str = "dcgan", *, data: str | None = None, data_root: str | None
           out: str | Path | None = None, steps: int | None = None, batch_size: int | None = None,
           seed: int | None = None, device: str | None = None, loss: str | None = None, aug: str | None = None,
           config_file: str | Path | None = None, overrides: list[str] | tuple = (),
-          resume: str | Path | None = None) -> Path:
+          resume: str | Path | None = None, labels_per_class: int | None = None) -> Path:
     """Train a recipe and return the run directory. ``resume`` continues a run exactly where its
     last checkpoint stopped (its saved config, plus any overrides such as a larger ``steps``)."""
     from .train import Trainer
 
     shortcuts = {"data.name": data, "data.root": data_root, "train.steps": steps, "train.batch_size": batch_size,
-                 "seed": seed, "device": device, "loss.name": loss, "aug.mode": aug}
+                 "seed": seed, "device": device, "loss.name": loss, "aug.mode": aug,
+                 "data.labels_per_class": labels_per_class}
     if resume is not None:
         run_dir = Path(resume)
         saved = run_dir / "config.yaml"

@@ -25,6 +25,8 @@ def register(sub) -> None:
     p.add_argument("--loss", metavar="NAME", help="loss family with its paper's optimizer preset: "
                    "bce, bce-saturating, lsgan, wgan, wgan-gp, hinge")
     p.add_argument("--aug", metavar="MODE", help="augmentation of everything D sees: none, ada, fixed:P, diffaug")
+    p.add_argument("--labels-per-class", type=int, metavar="N",
+                   help="sgan: labelled examples per class, a seeded class-balanced subset (default 10)")
     p.add_argument("--config", metavar="FILE", help="YAML file of config overrides")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override one config key, e.g. --set optim.D.lr=1e-4 (repeatable)")
@@ -38,5 +40,6 @@ def run(args) -> int:
 
     fit(args.recipe, data=args.data, data_root=args.data_root, out=args.out, steps=args.steps,
           batch_size=args.batch_size, seed=args.seed, device=args.device, loss=args.loss, aug=args.aug,
-          config_file=args.config, overrides=args.overrides, resume=args.resume)
+          config_file=args.config, overrides=args.overrides, resume=args.resume,
+          labels_per_class=args.labels_per_class)
     return 0

@@ -2,7 +2,9 @@
 from .adversarial import (LOSSES, LossFamily, d_bce, d_hinge, d_lsgan, d_wasserstein, g_bce_nonsaturating,
                           g_bce_saturating, g_hinge, g_lsgan, g_wasserstein, get_loss, gradient_penalty)
 from .pixel import cycle_loss, identity_loss, l1
+from .semisupervised import feature_matching, sgan_d_unsupervised, sgan_g_nonsaturating, sgan_supervised
 
 __all__ = ["LOSSES", "LossFamily", "get_loss", "d_bce", "g_bce_saturating", "g_bce_nonsaturating", "d_lsgan",
            "g_lsgan", "d_wasserstein", "g_wasserstein", "d_hinge", "g_hinge", "gradient_penalty", "l1",
-           "cycle_loss", "identity_loss"]
+           "cycle_loss", "identity_loss", "sgan_supervised", "sgan_d_unsupervised", "sgan_g_nonsaturating",
+           "feature_matching"]

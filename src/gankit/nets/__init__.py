@@ -8,7 +8,7 @@ from .init import INIT_POLICIES, init_weights
 
 # every module that registers networks; load_pretrained imports them all so any saved class resolves
 _NET_MODULES = ("gankit.nets.mlp", "gankit.nets.dcgan", "gankit.nets.conditional", "gankit.nets.began",
-                "gankit.nets.translation", "gankit.nets.sr", "gankit.metrics.classifier")
+                "gankit.nets.translation", "gankit.nets.sr", "gankit.nets.sgan", "gankit.metrics.classifier")
 
 
 def ensure_registered() -> None:

@@ -81,6 +81,10 @@ class Recipe:
     def load_state_dict(self, state: dict) -> None:
         pass
 
+    def run_files(self) -> dict[str, str]:
+        """Files (name -> text) the recipe adds to the run directory when training starts (SGAN's labelled subset)."""
+        return {}
+
     def batch_transform(self):
         return None
 

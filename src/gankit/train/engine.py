@@ -141,6 +141,8 @@ class Trainer:
         if self.main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             save_config(cfg, self.run_dir / "config.yaml")
+            for name, text in self.recipe.run_files().items():
+                (self.run_dir / name).write_text(text)
             from torch.utils.tensorboard import SummaryWriter
             self.tb = SummaryWriter(str(self.run_dir / "tb"))
         from tqdm.auto import tqdm

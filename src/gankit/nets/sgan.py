@@ -1,0 +1,73 @@
+"""The semi-supervised GAN's discriminator: a K-way classifier whose "fake" logit is fixed at 0.
+
+Salimans et al. 2016 (§5, MNIST, and their released code): a fully connected net 784-1000-500-250-250-250-K
+with weight normalisation and Gaussian noise added to the input (σ 0.3) and to every hidden layer's
+output (σ 0.5) during training. The noise is the regulariser that lets 100 labels go far; it is off
+in ``eval()`` mode, so the exported classifier is deterministic. Like the authors, initialise it from data
+(``init_from_data``): with PyTorch's default init the deep layers' signal is far below the hidden noise
+and D can stay at chance.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.parametrizations import weight_norm
+
+from .base import register
+
+
+class GaussianNoise(nn.Module):
+    """x + N(0, σ²) in training mode, the identity in eval mode."""
+
+    def __init__(self, sigma: float):
+        super().__init__()
+        self.sigma = sigma
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.sigma * torch.randn_like(x) if self.training and self.sigma > 0 else x
+
+
+@register
+class NoisyMLPClassifier(nn.Module):
+    """Flattened image -> [noise -> Linear -> ReLU] blocks -> noise -> Linear to K logits.
+
+    ``features(x)`` is the last hidden layer (what feature matching compares). The same class is the
+    supervised-only baseline of ``bench/sgan_labels.py``, so both sides share one architecture.
+    """
+
+    def __init__(self, in_shape: tuple = (1, 28, 28), widths: tuple = (1000, 500, 250, 250, 250), num_classes: int = 10,
+                 input_noise: float = 0.3, hidden_noise: float = 0.5, use_weight_norm: bool = True):
+        super().__init__()
+        self.num_classes = num_classes
+        wn = weight_norm if use_weight_norm else (lambda m: m)
+        layers: list[nn.Module] = [nn.Flatten(), GaussianNoise(input_noise)]
+        d = math.prod(in_shape)
+        for w in widths:
+            layers += [wn(nn.Linear(d, w)), nn.ReLU(True), GaussianNoise(hidden_noise)]
+            d = w
+        self.body = nn.Sequential(*layers[:-1])  # features end before the last noise layer
+        self.head = nn.Sequential(layers[-1], wn(nn.Linear(d, num_classes)))
+        self.feature_dim = d
+
+    def features(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        return self.body(x)
+
+    def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        return self.head(self.body(x))
+
+    @torch.no_grad()
+    def init_from_data(self, x: Tensor) -> None:
+        """Data-dependent initialisation (Salimans & Kingma 2016, §3.1): rescale and shift each linear
+        layer so that its pre-activations on the batch ``x`` have zero mean and unit variance."""
+        h = x
+        for layer in (*self.body, *self.head):
+            if isinstance(layer, nn.Linear):
+                t = layer(h)
+                mean, std = t.mean(0), t.std(0) + 1e-6
+                wn = getattr(layer, "parametrizations", None)
+                (wn.weight.original0 if wn is not None else layer.weight).div_(std[:, None])
+                layer.bias.sub_(mean).div_(std)
+            if not isinstance(layer, GaussianNoise):
+                h = layer(h)
