@@ -65,3 +65,27 @@ def _fmt(v) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
     return "" if v is None else str(v)
+
+
+def bench_digit_classifier(mnist_root: Path):
+    """The digit classifier the MNIST benches score with: trained once (1 epoch, width 16, >= 98% on
+    the test split) into bench/results/digit_classifier, then reused. Returns (classifier, its folder)."""
+    from gankit.metrics.classifier import train_digit_classifier
+    from gankit.nets import load_pretrained
+
+    folder = RESULTS / "digit_classifier"
+    if (folder / "config.json").is_file():
+        return load_pretrained(folder, "cpu").eval(), folder
+    clf, acc = train_digit_classifier(mnist_root, epochs=1, width=16, out_dir=folder)
+    print(f"bench digit classifier: test accuracy {acc:.4f} -> {folder}")
+    return clf.eval(), folder
+
+
+def mnist_root_arg(given: Path | None) -> Path:
+    """The folder with the MNIST IDX files: --mnist-root, else $GANKIT_DATA/mnist (or ../shared/data/mnist)."""
+    from gankit.data import default_data_root
+
+    root = given or (default_data_root() or Path("missing")) / "mnist"
+    if not (root / "train-images-idx3-ubyte.gz").is_file():
+        raise SystemExit(f"MNIST IDX files not found in {root}; pass --mnist-root or set GANKIT_DATA")
+    return root
