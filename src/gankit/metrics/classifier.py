@@ -61,8 +61,12 @@ def _shift(x: Tensor, g: torch.Generator) -> Tensor:
 
 
 def train_digit_classifier(mnist_root=None, epochs: int = 2, seed: int = 0, device: str = "cpu",
-                           out_dir: str | Path | None = None, batch_size: int = 128, width: int = 32) -> tuple[DigitClassifier, float]:
-    """Train on the MNIST train split, report accuracy on the test split; save to ``out_dir``."""
+                           out_dir: str | Path | None = None, batch_size: int = 128, width: int = 32,
+                           label_smoothing: float = 0.05) -> tuple[DigitClassifier, float]:
+    """Train on the MNIST train split, report accuracy on the test split; save to ``out_dir``.
+
+    ``label_smoothing`` caps the softmax near 1 - 0.9 * smoothing: use 0 when confidences are
+    thresholded (a 0.9 bar would otherwise reject many real digits)."""
     from ..data import load_mnist, to_float
 
     torch.manual_seed(seed)
@@ -79,7 +83,7 @@ def train_digit_classifier(mnist_root=None, epochs: int = 2, seed: int = 0, devi
             perm = torch.randperm(len(x), generator=g)
         idx = perm[(step % (len(x) // batch_size)) * batch_size:][:batch_size]
         xb = _shift(to_float(x[idx]), g).to(device)
-        loss = F.cross_entropy(clf(xb), y[idx].to(device), label_smoothing=0.05)
+        loss = F.cross_entropy(clf(xb), y[idx].to(device), label_smoothing=label_smoothing)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

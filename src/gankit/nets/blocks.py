@@ -30,3 +30,22 @@ def norm2d(kind: str, n: int) -> nn.Module:
 
 def one_hot(y: torch.Tensor, num_classes: int) -> torch.Tensor:
     return F.one_hot(y.long(), num_classes).float()
+
+
+def check_cond(cond: str) -> str:
+    if cond not in ("concat", "projection"):
+        raise GankitError(f"config key 'model.d_cond' must be concat or projection, got {cond!r}")
+    return cond
+
+
+class LabelProjection(nn.Module):
+    """The projection discriminator's class term (Miyato & Koyama 2018, eq. 3):
+    D(x, y) = psi(phi(x)) + <embed(y), phi(x)>, added to the unconditional logit."""
+
+    def __init__(self, num_classes: int, feature_dim: int):
+        super().__init__()
+        self.embed = nn.Embedding(num_classes, feature_dim)
+        nn.init.zeros_(self.embed.weight)  # start as the unconditional D; the class term is learned
+
+    def forward(self, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return (self.embed(y.long()) * h).sum(1, keepdim=True)

@@ -12,7 +12,7 @@ from torch import nn
 
 from ..errors import GankitError
 from .base import register
-from .blocks import norm2d, one_hot
+from .blocks import LabelProjection, check_cond, norm2d, one_hot
 
 
 def _levels(image_size: int) -> tuple[int, int]:
@@ -48,28 +48,34 @@ class DCGANGenerator(nn.Module):
 
 @register
 class DCGANDiscriminator(nn.Module):
-    """Labels (if any) enter as constant one-hot channels concatenated to the image."""
+    """Labels (if any) enter as constant one-hot channels concatenated to the image (``cond="concat"``)
+    or through a projection head (``cond="projection"``, see :class:`~gankit.nets.blocks.LabelProjection`)."""
 
     def __init__(self, channels: int = 1, image_size: int = 28, width: int = 64, num_classes: int = 0,
-                 out_dim: int = 1, norm: str = "batch"):
+                 out_dim: int = 1, norm: str = "batch", cond: str = "concat"):
         super().__init__()
         self.num_classes = num_classes
         s0, k = _levels(image_size)
         ch = width
-        layers = [nn.Conv2d(channels + num_classes, ch, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        self.label_channels = num_classes if check_cond(cond) == "concat" else 0
+        layers = [nn.Conv2d(channels + self.label_channels, ch, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         for _ in range(k - 1):
             layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=norm == "none"), norm2d(norm, ch * 2), nn.LeakyReLU(0.2, True)]
             ch *= 2
         self.body = nn.Sequential(*layers, nn.Flatten())
         self.feature_dim = ch * s0 * s0
         self.head = nn.Linear(self.feature_dim, out_dim)  # = a valid s0 x s0 conv
+        self.project = LabelProjection(num_classes, self.feature_dim) if num_classes and cond == "projection" else None
 
     def features(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        if self.num_classes:
+        if self.label_channels:
             maps = one_hot(y, self.num_classes)[:, :, None, None].expand(-1, -1, *x.shape[-2:])
             x = torch.cat([x, maps], 1)
         return self.body(x)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        out = self.head(self.features(x, y))
+        h = self.features(x, y)
+        out = self.head(h)
+        if self.project is not None:
+            out = out + self.project(h, y)
         return out.squeeze(1) if out.shape[1] == 1 else out

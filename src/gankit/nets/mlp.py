@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from .base import register
-from .blocks import activation, norm1d, one_hot
+from .blocks import LabelProjection, activation, check_cond, norm1d, one_hot
 
 
 @register
@@ -41,13 +41,16 @@ class MLPDiscriminator(nn.Module):
     """Flattened input (+ one-hot label) -> Linear->Act blocks -> ``out_dim`` logits.
 
     The reference MNIST D: Linear(784, 512) -> LeakyReLU -> Linear(512, 256) -> LeakyReLU -> Linear(256, 1).
+    Labels enter as one-hot input features (``cond="concat"``) or through a projection head.
     """
 
     def __init__(self, in_shape: tuple = (1, 28, 28), widths: tuple = (512, 256), act: str = "leaky_relu",
-                 norm: str = "none", dropout: float = 0.0, num_classes: int = 0, out_dim: int = 1):
+                 norm: str = "none", dropout: float = 0.0, num_classes: int = 0, out_dim: int = 1,
+                 cond: str = "concat"):
         super().__init__()
         self.num_classes = num_classes
-        layers, d = [], math.prod(in_shape) + num_classes
+        self.label_features = num_classes if check_cond(cond) == "concat" else 0
+        layers, d = [], math.prod(in_shape) + self.label_features
         for w in widths:
             layers += [nn.Linear(d, w), norm1d(norm, w), activation(act)]
             if dropout:
@@ -56,13 +59,17 @@ class MLPDiscriminator(nn.Module):
         self.body = nn.Sequential(*layers)
         self.head = nn.Linear(d, out_dim)
         self.feature_dim = d
+        self.project = LabelProjection(num_classes, d) if num_classes and cond == "projection" else None
 
     def features(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         h = x.flatten(1)
-        if self.num_classes:
+        if self.label_features:
             h = torch.cat([h, one_hot(y, self.num_classes)], 1)
         return self.body(h)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        out = self.head(self.features(x, y))
+        h = self.features(x, y)
+        out = self.head(h)
+        if self.project is not None:
+            out = out + self.project(h, y)
         return out.squeeze(1) if out.shape[1] == 1 else out

@@ -60,11 +60,11 @@ class AdversarialGAN(Recipe):
             shape = (2,) if d.kind == "points" else (d.channels, d.image_size, d.image_size)
             out_act = "none" if d.kind == "points" else "tanh"
             G = MLPGenerator(m.z_dim, shape, m.g_widths, m.g_norm, m.g_first_norm, m.g_act, out_act, k)
-            D = MLPDiscriminator(shape, m.d_widths, m.d_act, m.d_norm, 0.0, k)
+            D = MLPDiscriminator(shape, m.d_widths, m.d_act, m.d_norm, 0.0, k, cond=m.d_cond)
         elif m.arch == "dcgan":
             self.require_kind("image")
             G = DCGANGenerator(m.z_dim, d.channels, d.image_size, m.g_width, k, m.g_norm)
-            D = DCGANDiscriminator(d.channels, d.image_size, m.d_width, k, 1, m.d_norm)
+            D = DCGANDiscriminator(d.channels, d.image_size, m.d_width, k, 1, m.d_norm, cond=m.d_cond)
         else:
             raise GankitError(f"config key 'model.arch' must be mlp or dcgan, got {m.arch!r}")
         return G, D
