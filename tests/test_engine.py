@@ -134,3 +134,13 @@ def test_logged_d_numbers_are_means_over_critic_steps(tmp_path):
     assert len(logs) == 4
     for x in logs:
         assert 0 <= x["d/acc_real"] <= 1 and 0 <= x["d/acc_fake"] <= 1 and -1 <= x["d/r_t"] <= 1
+
+
+def test_ema_decay_warms_up():
+    """Early EMA updates follow G closely; late ones use the configured decay."""
+    from gankit.train.engine import ema_warmup
+
+    avg = ema_warmup(0.999)
+    a, c = torch.zeros(3), torch.ones(3)
+    assert torch.allclose(avg(a, c, torch.tensor(0)), torch.full((3,), 0.9))        # d = 1/10
+    assert torch.allclose(avg(a, c, torch.tensor(10**6)), torch.full((3,), 0.001))  # d = 0.999

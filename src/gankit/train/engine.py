@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 
 from ..config import Config, save_config
 from ..data import Batches, build_dataset, save_grid, save_points
@@ -32,6 +32,16 @@ def build_optimizer(params, o) -> torch.optim.Optimizer:
     if o.name == "rmsprop":
         return torch.optim.RMSprop(params, lr=o.lr, weight_decay=o.weight_decay, foreach=True)
     return torch.optim.SGD(params, lr=o.lr, momentum=o.betas[0], weight_decay=o.weight_decay, fused=True)
+
+
+def ema_warmup(decay: float):
+    """EMA update with decay min(decay, (1 + n) / (10 + n)) after n updates (TensorFlow's
+    ExponentialMovingAverage num_updates): a fixed 0.999 would keep 60% of the initial weights
+    after 500 steps, so a short run's samples (and the collapse alarm) would see noise."""
+    def avg(averaged, current, n):
+        d = torch.clamp((1 + n) / (10 + n), max=decay)
+        return averaged * d + current * (1 - d)
+    return avg
 
 
 class Trainer:
@@ -64,8 +74,7 @@ class Trainer:
         self.base_lr = {p: cfg.optim[p].lr for p in self.params}
 
         G = self.recipe.generator()
-        self.ema = (AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(t.ema), use_buffers=True)
-                    if t.ema > 0 else None)
+        self.ema = AveragedModel(G, avg_fn=ema_warmup(t.ema), use_buffers=True) if t.ema > 0 else None
         self.fixed = self.recipe.fixed_inputs(t.sample_n)
         self.alarms = Alarms(cfg.monitor, classify=self._domain_classifier())
         self.rt = RtWindow(cfg.monitor.rt_window)
