@@ -82,6 +82,19 @@ def test_classifier_sees_one_class_for_a_single_digit_generator(mnist_root, digi
     assert cov["classes_covered"] == 1 and cov["kl_uniform"] > math.log(10) - 0.05
 
 
+def test_asked_class_accuracy_of_conditional_samples(mnist_root, digit_classifier):
+    """`classes` on a conditional generator's samples scores them against the classes asked for."""
+    from gankit.metrics.evaluate import EvalContext, evaluate
+
+    x, y = load_mnist(mnist_root, "test")
+    imgs = x[:1000].float() / 127.5 - 1
+    for labels, low, high in [(y[:1000], 0.97, 1.0), ((y[:1000] + 1) % 10, 0.0, 0.03)]:
+        ctx = EvalContext(fake_fn=lambda: imgs, data_cfg={"name": "mnist"}, fake_labels=labels)
+        ctx.__dict__["classifier"] = digit_classifier  # the fixture's, not the cached one
+        acc = evaluate(ctx, ["classes"])["metrics"]["asked_class_acc"]
+        assert low <= acc <= high, acc
+
+
 @pytest.mark.slow
 def test_real_stacked_mnist_covers_the_modes(mnist_root, digit_classifier):
     x, y = load_mnist(mnist_root, "test")

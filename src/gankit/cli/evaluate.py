@@ -11,7 +11,8 @@ from .common import add_data_args, add_device_arg, device_of
 def register(sub) -> None:
     p = sub.add_parser("eval", help="evaluate a run, an exported generator, or a folder/.npy of images",
                        description="Metrics: fid, kid, pr (Inception features, offline), mnist-fid, classes "
-                                   "(digit classifier: histogram, KL to uniform, classifier score), stacked "
+                                   "(digit classifier: histogram, KL to uniform, classifier score; for a conditional "
+                                   "generator also asked_class_acc, the share classified as the asked class), stacked "
                                    "(stacked-MNIST modes), toy2d (PacGAN modes), paired (L1/PSNR/SSIM of "
                                    "translation outputs). Real data: --data/--data-root, default the run's.",
                        epilog="Example: gankit eval runs/my-run --metrics fid,kid,pr,classes -n 2000 --json eval.json")
@@ -35,7 +36,7 @@ def run(args) -> int:
     target = Path(args.target)
     device = device_of(args)
     data_cfg: dict = {}
-    paired_fn, schema = None, "dcgan"  # schema: the recipe whose data keys the real data may use
+    paired_fn, fake_labels, schema = None, None, "dcgan"  # schema: the recipe whose data keys the real data may use
     if (target / "config.yaml").is_file():  # a run directory
         data_cfg = dict(load_saved_config(target / "config.yaml")["data"])
         target = target / "generator"
@@ -47,6 +48,10 @@ def run(args) -> int:
         G = load_generator(target, device)
         data_cfg = data_cfg or {"name": G.meta.get("dataset")}
         fake_fn = lambda: sample(G, args.n, args.seed)  # noqa: E731
+        if getattr(G, "num_classes", 0):  # sample() asks for classes in turn
+            import torch
+
+            fake_labels = torch.arange(args.n) % G.num_classes
         if G.meta.get("kind") in ("translate", "upscale"):  # outputs on held-out inputs vs. targets / target domain
             from ..translate import eval_functions
 
@@ -69,7 +74,7 @@ def run(args) -> int:
     full.update({k: v for k, v in data_cfg.items() if k in full})
     ctx = EvalContext(fake_fn=fake_fn, data_cfg=Config.wrap(full), split=args.split, n=args.n, seed=args.seed,
                       device=device, inception_weights=args.inception_weights, classifier_path=args.classifier,
-                      paired_fn=paired_fn)
+                      paired_fn=paired_fn, fake_labels=fake_labels)
     result = evaluate(ctx, [m.strip() for m in args.metrics.split(",") if m.strip()])
     width = max(len(k) for k in result["metrics"])
     for k, v in result["metrics"].items():

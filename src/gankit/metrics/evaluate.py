@@ -34,6 +34,7 @@ class EvalContext:
     inception_weights: str | None = None
     classifier_path: str | None = None
     paired_fn: object = None         # () -> (outputs, targets) for translation models
+    fake_labels: torch.Tensor | None = None  # the class each fake was asked to be (conditional generators)
     settings: dict = field(default_factory=dict)
 
     @cached_property
@@ -111,7 +112,10 @@ def _classes(ctx):
     marginal = p.mean(0, keepdim=True)
     score = math.exp(float((p * (p.clamp_min(1e-12).log() - marginal.log())).sum(1).mean()))
     cov = class_coverage(p.argmax(1))
-    return {**cov, "classifier_score": score}
+    out = {**cov, "classifier_score": score}
+    if ctx.fake_labels is not None:  # CGAN's own test: is "a 7" classified as a 7?
+        out["asked_class_acc"] = float((p.argmax(1) == ctx.fake_labels[:len(p)]).double().mean())
+    return out
 
 
 def _stacked(ctx):
