@@ -82,6 +82,29 @@ def test_classifier_sees_one_class_for_a_single_digit_generator(mnist_root, digi
     assert cov["classes_covered"] == 1 and cov["kl_uniform"] > math.log(10) - 0.05
 
 
+def test_cached_reference_features_follow_the_classifier_weights(mnist_root, tmp_path, monkeypatch):
+    """A classifier retrained into the same folder must not reuse its predecessor's real features."""
+    from gankit.config import Config, recipe_defaults
+    from gankit.metrics.classifier import DigitClassifier
+    from gankit.metrics.evaluate import EvalContext
+
+    data_cfg = Config.wrap({**recipe_defaults("dcgan")["data"], "name": "mnist", "root": str(mnist_root)})
+    monkeypatch.setenv("GANKIT_CACHE", str(tmp_path / "cache"))
+    fake = torch.rand(20, 1, 28, 28) * 2 - 1
+    reals = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        clf = DigitClassifier(width=4).eval()
+        clf.save_pretrained(tmp_path / "clf")  # same folder, new weights
+        ctx = EvalContext(fake_fn=lambda: fake, data_cfg=data_cfg, n=30,
+                          classifier_path=str(tmp_path / "clf"))
+        real, _ = ctx.classifier_pair
+        with torch.no_grad():
+            assert np.allclose(real, clf.features(ctx.real).double().numpy())
+        reals.append(real)
+    assert not np.allclose(*reals)
+
+
 def test_asked_class_accuracy_of_conditional_samples(mnist_root, digit_classifier):
     """`classes` on a conditional generator's samples scores them against the classes asked for."""
     from gankit.metrics.evaluate import EvalContext, evaluate

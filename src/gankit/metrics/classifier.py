@@ -2,6 +2,7 @@
 (fast "MNIST-FID", class histograms, mode coverage) and for the mode-collapse alarm."""
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -94,6 +95,16 @@ def train_digit_classifier(mnist_root=None, epochs: int = 2, seed: int = 0, devi
     if out_dir is not None:
         clf.save_pretrained(out_dir)
     return clf, acc
+
+
+def weights_sha256(module: nn.Module) -> str:
+    """Digest of a network's weights. Cached real-data features are keyed by it, so a classifier
+    retrained into the same folder never meets the features of its predecessor."""
+    h = hashlib.sha256()
+    for name, t in module.state_dict().items():
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()[:16]
 
 
 def default_digit_classifier(path=None, device="cpu") -> DigitClassifier | None:

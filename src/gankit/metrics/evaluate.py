@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..errors import GankitError
-from .classifier import default_digit_classifier
+from .classifier import default_digit_classifier, weights_sha256
 from .coverage import class_coverage, stacked_coverage, toy2d_coverage
 from .distances import fid_from_features, kid, precision_recall
 from .inception import InceptionFeatures
@@ -58,6 +58,7 @@ class EvalContext:
             raise GankitError("this metric needs a digit classifier: run `gankit train-classifier --data mnist` "
                               "or pass --classifier DIR")
         self.settings["classifier"] = self.classifier_path or "cached (gankit train-classifier)"
+        self.settings["classifier_sha256"] = weights_sha256(clf)
         return clf.eval()
 
     def real_key(self, extractor: str) -> dict:
@@ -77,7 +78,7 @@ class EvalContext:
 
     @cached_property
     def classifier_pair(self) -> tuple[np.ndarray, np.ndarray]:
-        real = cached_features(self.real_key(f"digit-classifier:{self.settings.get('classifier', '')}"),
+        real = cached_features(self.real_key(f"digit-classifier:{weights_sha256(self.classifier)}"),
                                lambda: self._clf_features(self.real))
         return real, self._clf_features(self.fake)
 

@@ -8,7 +8,7 @@ The returned ``value`` is the headline number that ranks checkpoints (``eval.bes
 from __future__ import annotations
 
 from ..errors import GankitError
-from .classifier import default_digit_classifier
+from .classifier import default_digit_classifier, weights_sha256
 from .coverage import class_coverage, toy2d_coverage
 from .distances import fid_from_features
 from .reference import cached_features, real_images
@@ -26,7 +26,7 @@ def mnist_fid(recipe, G, cfg) -> dict:
     clf = _classifier(cfg, recipe.device)
     fake = recipe.sample(G, cfg.eval.n).to(recipe.device)
     real = cached_features({"data": "mnist", "split": "test", "extractor": "digit-classifier",
-                            "classifier": str(cfg.eval.classifier or "cached"), "n": 10000},
+                            "classifier": weights_sha256(clf), "n": 10000},
                            lambda: _feats(clf, real_images({**cfg.data, "name": "mnist"}, "test", None).to(recipe.device)))
     fid = fid_from_features(real, _feats(clf, fake))
     return {"value": fid, "mnist_fid": fid}
