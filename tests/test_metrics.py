@@ -75,6 +75,14 @@ def test_single_digit_generator_covers_one_class():
     assert cov["classes_covered"] == 1 and cov["kl_uniform"] == pytest.approx(math.log(10))
 
 
+def test_histogram_entropy_of_one_class_and_of_uniform_classes():
+    from gankit.metrics import histogram_entropy
+
+    one = histogram_entropy(torch.full((100,), 4), 10)
+    assert one == 0.0 and math.copysign(1, one) == 1  # prints as 0, not -0
+    assert histogram_entropy(torch.arange(1000) % 10, 10) == pytest.approx(math.log(10))
+
+
 def test_classifier_sees_one_class_for_a_single_digit_generator(mnist_root, digit_classifier):
     x, y = load_mnist(mnist_root, "test")
     ones = (x[y == 1][:500].float() / 127.5 - 1)

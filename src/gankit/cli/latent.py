@@ -46,6 +46,12 @@ def register(sub) -> None:
     p.add_argument("-o", "--out", required=True, metavar="OUT_DIR")
     p.add_argument("--label", type=int, help="class for a conditional generator")
     _inv_args(p)
+    p.add_argument("--feature-weight", type=float, default=0.0, metavar="W",
+                   help="add W x the mean squared distance of --features to the pixel loss (default 0: pixels only)")
+    p.add_argument("--features", default="classifier", metavar="NET",
+                   help="feature network of --feature-weight: 'classifier' (the digit classifier that "
+                        "`gankit train-classifier` cached), a classifier directory, or vgg22 / vgg54 (VGG19 "
+                        "with torchvision's cached ImageNet weights)")
     add_device_arg(p)
     p.set_defaults(func=run_invert)
 
@@ -115,6 +121,21 @@ def run_interpolate(args) -> int:
     return 0
 
 
+def _feature_net(name: str, device):
+    """The frozen feature function of --features: a perceptual term for inversion."""
+    if name in ("vgg22", "vgg54"):
+        from ..nets.vgg import VGGFeatures
+
+        return VGGFeatures(name).to(device)
+    from ..metrics.classifier import default_digit_classifier
+
+    clf = default_digit_classifier(None if name == "classifier" else name, device)
+    if clf is None:
+        raise GankitError("--features classifier: no cached digit classifier; run `gankit train-classifier "
+                          "--data mnist` or pass --features DIR or vgg54")
+    return clf.eval().requires_grad_(False).features
+
+
 def run_invert(args) -> int:
     import numpy as np
 
@@ -125,7 +146,9 @@ def run_invert(args) -> int:
     files = expand_inputs(args.images)
     imgs = to_float(__import__("torch").stack(
         [read_image(f, G.meta.get("channels") or None, G.meta.get("image_size") or None) for f in files]))
-    res = invert(G, imgs, steps=args.steps, restarts=args.restarts, lr=args.lr, loss=args.loss, label=args.label)
+    features = _feature_net(args.features, device_of(args)) if args.feature_weight else None
+    res = invert(G, imgs, steps=args.steps, restarts=args.restarts, lr=args.lr, loss=args.loss, label=args.label,
+                 feature_weight=args.feature_weight, features=features)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     np.save(out / "z.npy", res.z.numpy())

@@ -55,7 +55,7 @@ def histogram_entropy(labels: torch.Tensor, num_classes: int) -> float:
     """Entropy (nats) of the predicted-class histogram: a diversity measure."""
     p = torch.bincount(labels.long(), minlength=num_classes).double()
     p = p / p.sum()
-    return float(-(p[p > 0] * p[p > 0].log()).sum())
+    return float(-(p[p > 0] * p[p > 0].log()).sum()) + 0.0  # + 0.0: one class gives 0.0, not -0.0
 
 
 def mean_pairwise_distance(f: torch.Tensor, max_n: int = 1000) -> float:
