@@ -136,6 +136,17 @@ def test_logged_d_numbers_are_means_over_critic_steps(tmp_path):
         assert 0 <= x["d/acc_real"] <= 1 and 0 <= x["d/acc_fake"] <= 1 and -1 <= x["d/r_t"] <= 1
 
 
+@pytest.mark.parametrize("mode", ["max", "none"])
+def test_best_mode_none_logs_the_metric_but_keeps_no_best(tmp_path, mode):
+    """SGAN scores D on the test split: with best_mode none that number is logged, never used to pick."""
+    over = ["model.z_dim=2", "model.g_widths=[16]", "model.d_widths=[16]", "data.toy_n=1000", "train.report=false",
+            "train.progress=false", "eval.metric=toy2d-modes", "eval.every=5", "eval.n=200", f"eval.best_mode={mode}"]
+    run = gankit.fit("gan", data="toy2d-ring", steps=10, batch_size=32, out=tmp_path / mode, overrides=over)
+    evals = [x for x in map(json.loads, (run / "metrics.jsonl").read_text().splitlines()) if "eval/modes" in x]
+    assert len(evals) == 2
+    assert (run / "checkpoints" / "best.pt").is_file() == (mode == "max")
+
+
 def test_ema_decay_warms_up():
     """Early EMA updates follow G closely; late ones use the configured decay."""
     from gankit.train.engine import ema_warmup

@@ -195,8 +195,8 @@ def validate(cfg: dict) -> None:
                 raise GankitError(f"config key 'optim.{player}.name' must be adam, rmsprop or sgd, got {o.get('name')!r}")
             if not o.get("lr", 0) > 0:
                 raise GankitError(f"config key 'optim.{player}.lr' must be > 0, got {o.get('lr')!r}")
-    if cfg["eval"]["best_mode"] not in ("min", "max"):
-        raise GankitError(f"config key 'eval.best_mode' must be min or max, got {cfg['eval']['best_mode']!r}")
+    if cfg["eval"]["best_mode"] not in ("min", "max", "none"):
+        raise GankitError(f"config key 'eval.best_mode' must be min, max or none, got {cfg['eval']['best_mode']!r}")
 
 
 def save_config(cfg: dict, path: str | Path) -> None:

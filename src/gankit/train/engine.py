@@ -279,7 +279,7 @@ class Trainer:
             return
         logs = {f"eval/{k}": v for k, v in values.items()}
         head = values.get("value")
-        if head is not None:
+        if head is not None and self.cfg.eval.best_mode != "none":
             better = self.best is None or (head < self.best if self.cfg.eval.best_mode == "min" else head > self.best)
             if better:
                 self.best, self.best_step = head, self.step
