@@ -59,6 +59,22 @@ def test_invert_cli_writes_codes_recons_and_curves(trained_dcgan_dir, tmp_path):
     assert (tmp_path / "inv" / "digit_recon.png").is_file()
 
 
+def test_invert_cli_with_a_feature_space_term(trained_dcgan_dir, tmp_path):
+    from gankit.metrics.classifier import DigitClassifier
+
+    torch.manual_seed(0)
+    DigitClassifier(width=8).eval().save_pretrained(tmp_path / "clf")
+    G = gankit.load_generator(trained_dcgan_dir)
+    save_image(gankit.sample(G, 1, seed=9)[0], tmp_path / "digit.png")
+    args = ["invert", str(trained_dcgan_dir), str(tmp_path / "digit.png"), "--steps", "40", "--restarts", "1"]
+    assert main(args + ["-o", str(tmp_path / "pix")]) == 0
+    assert main(args + ["-o", str(tmp_path / "feat"), "--feature-weight", "5", "--features", str(tmp_path / "clf")]) == 0
+    pix, feat = (json.loads((tmp_path / d / "errors.json").read_text())["digit.png"]["curve"] for d in ("pix", "feat"))
+    assert pix[0] < feat[0]  # the recorded objective now includes the feature distance
+    assert feat[-1] < feat[0]
+    assert main(args + ["-o", str(tmp_path / "x"), "--feature-weight", "1", "--features", str(tmp_path / "nope")]) == 2
+
+
 def test_arithmetic_with_identical_plus_minus_returns_third_term(trained_dcgan_dir, tmp_path):
     G = gankit.load_generator(trained_dcgan_dir)
     folder = tmp_path / "a"
