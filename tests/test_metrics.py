@@ -176,3 +176,16 @@ def test_eval_cli_on_toy_points(tmp_path, capsys):
     assert res["metrics"]["modes"] == 8 and res["settings"]["n_fake"] == 2500
     assert main(["eval", str(tmp_path / "pts.npy"), "--metrics", "bogus", "--data", "toy2d-ring"]) == 2
     assert "unknown metric 'bogus'" in capsys.readouterr().err
+
+
+def test_npy_images_uint8_are_scaled_and_out_of_range_floats_refused(tmp_path, capsys):
+    from gankit.cli.main import main
+    from gankit.metrics.evaluate import load_images
+
+    u8 = np.array([[[[0, 255], [128, 64]]]], dtype=np.uint8)
+    np.save(tmp_path / "u8.npy", u8)
+    x = load_images(tmp_path / "u8.npy")
+    assert x.min() == -1 and x.max() == 1 and x.shape == (1, 1, 2, 2)
+    np.save(tmp_path / "f255.npy", u8.astype(np.float32))
+    assert main(["eval", str(tmp_path / "f255.npy"), "--metrics", "fid", "--data", "mnist-5k"]) == 2
+    assert "expected float images in [-1, 1] or uint8" in capsys.readouterr().err

@@ -59,7 +59,8 @@ def run(args) -> int:
                                                           args.split, args.n)
             schema = G.meta.get("recipe", schema)
     elif target.exists():
-        fake_fn = lambda: load_images(target)  # noqa: E731
+        images = load_images(target)  # read now: a bad file should fail before any real-data features are computed
+        fake_fn = lambda: images  # noqa: E731
     else:
         raise GankitError(f"{target} is not a run directory, generator directory, image folder or .npy file")
     if args.data:

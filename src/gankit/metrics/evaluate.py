@@ -155,13 +155,25 @@ def evaluate(ctx: EvalContext, names: list[str]) -> dict:
 
 
 def load_images(path: Path) -> torch.Tensor:
-    """A folder of images or a .npy array (N x C x H x W in [-1, 1], or N x 2 points)."""
+    """A folder of images or a .npy array (N x C x H x W, uint8 0-255 or float in [-1, 1]; or N x 2 points).
+
+    A float array outside [-1, 1] is refused rather than guessed at: a [0, 255] or [0, 1] array read
+    as [-1, 1] gives numbers that look plausible and are wrong."""
     from ..data import expand_inputs, read_image, to_float
 
     if path.suffix == ".npy":
         if not path.is_file():
             raise GankitError(f"{path} does not exist")
-        return torch.from_numpy(np.load(path)).float()
+        arr = np.load(path)
+        if arr.ndim not in (2, 4):
+            raise GankitError(f"{path}: array of shape {arr.shape}; expected N x C x H x W images or N x 2 points")
+        if arr.dtype == np.uint8:
+            return to_float(torch.from_numpy(arr))
+        x = torch.from_numpy(arr).float()
+        if arr.ndim == 4 and x.numel() and (x.min() < -1.001 or x.max() > 1.001):
+            raise GankitError(f"{path}: values span [{x.min():.3g}, {x.max():.3g}]; expected float images "
+                              "in [-1, 1] or uint8 in [0, 255]")
+        return x
     files = expand_inputs([path])
     first = read_image(files[0])
     imgs = torch.stack([read_image(f, first.shape[0], tuple(first.shape[1:])) for f in files])
