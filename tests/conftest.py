@@ -81,3 +81,12 @@ def trained_dcgan_dir(tmp_path_factory):
     assert main(["export", str(base / "run"), str(base / "generator")]) == 0
     shutil.rmtree(base / "run")
     return base / "generator"
+
+
+@pytest.fixture
+def one_thread():
+    """One intra-op thread: on 2 shared cores, two OpenMP threads wait on each other (10x slower)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

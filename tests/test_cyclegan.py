@@ -16,14 +16,6 @@ from gankit.data import build_dataset
 from gankit.recipes.cyclegan import CycleGAN
 
 
-@pytest.fixture
-def one_thread():
-    """One intra-op thread: on 2 shared cores, two OpenMP threads wait on each other."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 @pytest.fixture
 def h2z_subset(horse2zebra_root, tmp_path):

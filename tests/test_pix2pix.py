@@ -19,14 +19,6 @@ SMALL = ["data.load_size=72", "data.crop_size=64", "model.ngf=16", "model.ndf=16
          "optim.G.lr=0.001", "data.direction=AtoB"]
 
 
-@pytest.fixture
-def one_thread():
-    """One intra-op thread: on 2 shared cores, two OpenMP threads wait on each other (10x slower here)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def test_pix2pix_facades_beats_untrained_and_mean_image(facades_root, tmp_path, one_thread):
     overrides = SMALL + [f"data.root={facades_root}", "train.steps=100"]

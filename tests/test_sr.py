@@ -24,13 +24,6 @@ from gankit.nets.vgg import VGGFeatures
 from gankit.recipes import srgan as sr_recipes
 
 
-@pytest.fixture
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 @pytest.mark.parametrize("scale,shuffles", [(2, 1), (4, 2), (8, 3)])
 def test_srresnet_upscales_by_scale_with_log2_pixel_shuffles(scale, shuffles):
