@@ -118,7 +118,7 @@ def test_torchrun_two_processes_hold_identical_weights(tmp_path):
          "--set", "train.report=false", "--set", "train.log_every=10", "--set", "model.g_widths=[32,32]",
          "--set", "model.d_widths=[32]", "--device", "cpu"],
         env=env, capture_output=True, text=True, timeout=240)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-6000:]
     lines = [json.loads(line) for line in open(tmp_path / "ddp" / "metrics.jsonl")]
     final = [line for line in lines if "dist/max_rank_diff" in line]
     assert final and final[-1]["dist/max_rank_diff"] == 0.0 and final[-1]["dist/world"] == 2

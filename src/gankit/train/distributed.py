@@ -89,7 +89,10 @@ def barrier() -> None:
 
 
 def shutdown() -> None:
+    """Leave the group together: a rank that tears down its gloo pairs while a peer still uses
+    them can make that peer abort (SIGABRT) on the closed connection."""
     if dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 
