@@ -5,16 +5,17 @@ import torch
 import gankit
 from gankit.data.toy import toy_spec
 
-# the PacGAN-protocol MLP (G 4x400 ReLU+BN, D 3x200, z 2-D, batch 100), lr decayed over the second half
-RING = ["--data", "toy2d-ring", "--batch-size", "100", "--steps", "3000", "--set", "model.z_dim=2",
+# the PacGAN-protocol MLP (G 4x400 ReLU+BN, D 3x200, z 2-D, batch 100), Adam 1e-4 decayed to 0 over the
+# second half; one torch thread (the networks are small: a second thread only adds contention)
+RING = ["--data", "toy2d-ring", "--batch-size", "100", "--steps", "10000", "--set", "model.z_dim=2",
         "--set", "model.g_widths=[400,400,400,400]", "--set", "model.g_act=relu", "--set", "model.g_first_norm=true",
-        "--set", "model.d_widths=[200,200,200]", "--set", "optim.decay_start=1500", "--set", "train.report=false", "--set", "eval.metric=toy2d-modes",
-        "--set", "eval.every=250", "--set", "eval.n=2500",
-        "--set", "train.progress=false"]
+        "--set", "model.d_widths=[200,200,200]", "--set", "optim.G.lr=1e-4", "--set", "optim.D.lr=1e-4",
+        "--set", "optim.decay_start=5000", "--set", "train.report=false", "--set", "eval.metric=toy2d-modes",
+        "--set", "eval.every=1000", "--set", "eval.n=2500", "--set", "train.progress=false"]
 
 
 @pytest.mark.slow
-def test_gan_covers_the_ring(tmp_path):
+def test_gan_covers_the_ring(tmp_path, one_thread):
     from gankit.cli.main import main
 
     assert main(["train", "gan", "--out", str(tmp_path / "ring"), *RING]) == 0
@@ -25,8 +26,8 @@ def test_gan_covers_the_ring(tmp_path):
     hq = dist < 3 * std
     modes = torch.unique(mode[hq]).numel()
     assert modes >= 7, f"only {modes}/8 modes covered"
-    # PacGAN reports 95.6% after far longer training; this 3,000-step run reaches 85-90% (measured)
-    assert hq.float().mean() >= 0.80, f"only {hq.float().mean():.1%} high-quality samples"
+    # measured 92.9% (10,000 steps; 96.0% after 20,000; PacGAN reports 95.6%)
+    assert hq.float().mean() >= 0.90, f"only {hq.float().mean():.1%} high-quality samples"
 
 
 @pytest.mark.slow
