@@ -243,5 +243,6 @@ def report(curves, names, steps, acc, env, args):
                                       "curves": curves, "speedup": speedup, "reference_best_fid": ref_best,
                                       "speedup_at_reference_best": speedup_at_ref_best, "rows": rows}, md)
 
+
 if __name__ == "__main__":
     main()

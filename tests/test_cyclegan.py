@@ -16,7 +16,6 @@ from gankit.data import build_dataset
 from gankit.recipes.cyclegan import CycleGAN
 
 
-
 @pytest.fixture
 def h2z_subset(horse2zebra_root, tmp_path):
     """16 training and 4 test images per domain (loading all 2,661 files takes longer than the run)."""

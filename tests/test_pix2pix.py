@@ -19,7 +19,6 @@ SMALL = ["data.load_size=72", "data.crop_size=64", "model.ngf=16", "model.ndf=16
          "optim.G.lr=0.001", "data.direction=AtoB"]
 
 
-
 def test_pix2pix_facades_beats_untrained_and_mean_image(facades_root, tmp_path, one_thread):
     overrides = SMALL + [f"data.root={facades_root}", "train.steps=100"]
     cfg = load_config("pix2pix", overrides=overrides)

@@ -24,7 +24,6 @@ from gankit.nets.vgg import VGGFeatures
 from gankit.recipes import srgan as sr_recipes
 
 
-
 @pytest.mark.parametrize("scale,shuffles", [(2, 1), (4, 2), (8, 3)])
 def test_srresnet_upscales_by_scale_with_log2_pixel_shuffles(scale, shuffles):
     G = SRResNet(3, ngf=8, n_blocks=2, scale=scale)
