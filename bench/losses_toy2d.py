@@ -12,9 +12,11 @@ tests/test_learning.py); the last checkpoint's numbers are reported beside it.
     python bench/losses_toy2d.py --seeds 2 --jobs 2                # two runs at a time
     python bench/losses_toy2d.py --losses bce hinge --datasets toy2d-ring --steps 1000
     python bench/losses_toy2d.py --steps 1000 --table                 # just rebuild the table from finished runs
+    python bench/losses_toy2d.py --losses lsgan --datasets toy2d-grid --steps 40000 --seeds 1 \
+        --set optim.G.lr=1e-4 --set optim.D.lr=1e-4 --set model.d_act=maxout   # PacGAN's rate and maxout D
 
-Each run is saved as bench/results/losses_toy2d/<dataset>-<loss>-seed<S>-steps<N>.json and skipped when
-present, so an interrupted bench resumes and separate processes can share the work.
+Each run is saved as bench/results/losses_toy2d/<dataset>-<loss>-seed<S>-steps<N>[-<hash of --set>].json
+and skipped when present, so an interrupted bench resumes and separate processes can share the work.
 
 Wall time: on 2 cores shared with other training jobs (load average 8-14), a 1,000-step run took
 ~150 s (bce, lsgan, hinge) and ~800 s (wgan, wgan-gp: 5 critic steps per G step), two runs at a time.
@@ -25,6 +27,7 @@ second thread on a shared 2-core machine slowed a step ~20x (25 ms/step at 1 thr
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import statistics
 import sys
@@ -49,11 +52,12 @@ N_SAMPLES = 2500
 RUNS = RESULTS / "losses_toy2d"
 
 
-def run_path(loss: str, dataset: str, steps: int, seed: int) -> Path:
-    return RUNS / f"{dataset}-{loss}-seed{seed}-steps{steps}.json"
+def run_path(loss: str, dataset: str, steps: int, seed: int, sets: tuple[str, ...] = ()) -> Path:
+    tag = "-" + hashlib.sha1("\n".join(sorted(sets)).encode()).hexdigest()[:8] if sets else ""
+    return RUNS / f"{dataset}-{loss}-seed{seed}-steps{steps}{tag}.json"
 
 
-def run_one(loss: str, dataset: str, steps: int, seed: int, threads: int) -> dict:
+def run_one(loss: str, dataset: str, steps: int, seed: int, sets: tuple[str, ...], threads: int) -> dict:
     """Train one run in a scratch directory and score its best and last generators."""
     import gankit
     from gankit.metrics.coverage import toy2d_coverage
@@ -61,7 +65,7 @@ def run_one(loss: str, dataset: str, steps: int, seed: int, threads: int) -> dic
     torch.set_num_threads(threads)
     over = PACGAN_MLP + [f"optim.decay_start={steps // 2}", "eval.metric=toy2d-modes", f"eval.every={max(1, steps // 12)}",
                          f"eval.n={N_SAMPLES}", "train.report=false", "train.progress=false", f"train.sample_every={steps}",
-                         f"train.ckpt_every={steps}", f"train.log_every={max(1, steps // 30)}"]
+                         f"train.ckpt_every={steps}", f"train.log_every={max(1, steps // 30)}", *sets]
     with tempfile.TemporaryDirectory(prefix="gankit-toy2d-") as tmp:
         t0 = time.perf_counter()
         run = gankit.fit("gan", data=dataset, loss=loss, steps=steps, batch_size=100, seed=seed, out=Path(tmp) / "run",
@@ -75,10 +79,10 @@ def run_one(loss: str, dataset: str, steps: int, seed: int, threads: int) -> dic
     print(f"{dataset} {loss:15s} seed {seed}: best {scores['best']['modes']}/{scores['best']['modes_total']} modes, "
           f"{scores['best']['high_quality']:.1%} HQ, KL {scores['best']['reverse_kl']:.3f}; "
           f"last {scores['last']['modes']} modes, {scores['last']['high_quality']:.1%} HQ ({seconds:.0f} s)", flush=True)
-    out = {"loss": loss, "dataset": dataset, "seed": seed, "steps": steps, "seconds": round(seconds, 1),
+    out = {"loss": loss, "dataset": dataset, "seed": seed, "steps": steps, "set": list(sets), "seconds": round(seconds, 1),
            "threads": threads, **scores}
     RUNS.mkdir(parents=True, exist_ok=True)
-    run_path(loss, dataset, steps, seed).write_text(json.dumps(out, indent=2))
+    run_path(loss, dataset, steps, seed, sets).write_text(json.dumps(out, indent=2))
     return out
 
 
@@ -112,11 +116,14 @@ def main():
     ap.add_argument("--datasets", nargs="+", default=DATASETS, choices=DATASETS)
     ap.add_argument("--jobs", type=int, default=1, help="runs at a time, one process each")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per run")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="config override for every run (repeatable), e.g. optim.G.lr=1e-4 or model.d_act=maxout")
     ap.add_argument("--table", action="store_true", help="only build the table from the runs already saved")
     args = ap.parse_args()
     if args.steps < 2 or args.seeds < 1 or args.jobs < 1 or args.threads < 1:
         sys.exit("--steps must be >= 2 and --seeds, --jobs, --threads >= 1")
-    wanted = [(loss, ds, args.steps, seed) for ds in args.datasets for loss in args.losses for seed in range(args.seeds)]
+    sets = tuple(args.set)
+    wanted = [(loss, ds, args.steps, seed, sets) for ds in args.datasets for loss in args.losses for seed in range(args.seeds)]
     todo = [(*w, args.threads) for w in wanted if not args.table and not run_path(*w).is_file()]
     t0 = time.perf_counter()
     if args.jobs == 1 or len(todo) < 2:
@@ -135,10 +142,11 @@ def main():
           f"preset; {N_SAMPLES} samples; mean ± std over each row's seeds; run s = wall seconds of one run's "
           "training (threads and runs at a time in the JSON).\n\nBest checkpoint by the periodic toy2d-modes evaluation:\n\n"
           + md_table(best, cols) + "\nLast checkpoint:\n\n" + md_table(last, cols[:5])
+          + (f"\nOverrides for every run: `{' '.join(sets)}`.\n" if sets else "")
           + "\nPacGAN's best reported: ring 7.9/8 at 95.6% high quality, grid 24.8/25 at 93.6%.\n")
     print(md)
     write_results("losses_toy2d", {"env": environment(), "steps": args.steps, "seeds": args.seeds, "jobs": args.jobs,
-                                   "threads": args.threads, "wall_s": round(wall, 1), "pacgan_best": PACGAN_BEST,
+                                   "threads": args.threads, "set": list(sets), "wall_s": round(wall, 1), "pacgan_best": PACGAN_BEST,
                                    "runs": runs, "best": best, "last": last}, md)
 
 

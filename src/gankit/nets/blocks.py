@@ -16,6 +16,29 @@ def activation(name: str) -> nn.Module:
     return acts[name]()
 
 
+class Maxout(nn.Module):
+    """Linear layer to ``pieces`` x ``out`` units, then the max over each unit's pieces (Goodfellow et al.
+    2013). PacGAN's toy discriminators use it with 5 pieces."""
+
+    def __init__(self, d_in: int, d_out: int, pieces: int = 5):
+        super().__init__()
+        self.pieces = pieces
+        self.linear = nn.Linear(d_in, d_out * pieces)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x).unflatten(1, (-1, self.pieces)).amax(2)
+
+
+def maxout_pieces(act: str) -> int:
+    """Pieces of a ``maxout`` / ``maxout:K`` activation name (5 by default), 0 for any other name."""
+    name, _, k = act.partition(":")
+    if name != "maxout":
+        return 0
+    if k and not (k.isdigit() and int(k) >= 2):
+        raise GankitError(f"activation '{act}': maxout takes an integer number of pieces >= 2, e.g. maxout:5")
+    return int(k) if k else 5
+
+
 def norm1d(kind: str, n: int) -> nn.Module:
     return {"batch": lambda: nn.BatchNorm1d(n), "layer": lambda: nn.LayerNorm(n), "none": nn.Identity}[kind]()
 

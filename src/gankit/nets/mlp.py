@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from .base import register
-from .blocks import LabelProjection, activation, check_cond, norm1d, one_hot
+from .blocks import LabelProjection, Maxout, activation, check_cond, maxout_pieces, norm1d, one_hot
 
 
 @register
@@ -42,6 +42,7 @@ class MLPDiscriminator(nn.Module):
 
     The reference MNIST D: Linear(784, 512) -> LeakyReLU -> Linear(512, 256) -> LeakyReLU -> Linear(256, 1).
     Labels enter as one-hot input features (``cond="concat"``) or through a projection head.
+    ``act="maxout"`` (or ``maxout:K``) makes each block a maxout layer, PacGAN's toy D.
     """
 
     def __init__(self, in_shape: tuple = (1, 28, 28), widths: tuple = (512, 256), act: str = "leaky_relu",
@@ -51,8 +52,12 @@ class MLPDiscriminator(nn.Module):
         self.num_classes = num_classes
         self.label_features = num_classes if check_cond(cond) == "concat" else 0
         layers, d = [], math.prod(in_shape) + self.label_features
+        pieces = maxout_pieces(act)
         for w in widths:
-            layers += [nn.Linear(d, w), norm1d(norm, w), activation(act)]
+            if pieces:
+                layers += [Maxout(d, w, pieces), norm1d(norm, w)]
+            else:
+                layers += [nn.Linear(d, w), norm1d(norm, w), activation(act)]
             if dropout:
                 layers.append(nn.Dropout(dropout))
             d = w

@@ -1,0 +1,37 @@
+"""Network building blocks: checked against their definitions."""
+import pytest
+import torch
+
+from gankit.errors import GankitError
+from gankit.nets.blocks import Maxout, maxout_pieces
+from gankit.nets.mlp import MLPDiscriminator
+
+
+def test_maxout_is_the_max_over_each_units_pieces():
+    torch.manual_seed(0)
+    layer = Maxout(3, 4, pieces=5)
+    x = torch.randn(6, 3, requires_grad=True)
+    pieces = (x @ layer.linear.weight.T + layer.linear.bias).view(6, 4, 5)  # unit i owns rows 5i..5i+4
+    out = layer(x)
+    assert out.shape == (6, 4)
+    assert torch.allclose(out, pieces.max(2).values)
+    out.sum().backward()
+    # only the winning piece of each unit receives gradient
+    winners = torch.zeros(4 * 5)
+    for unit, piece in enumerate(pieces.argmax(2).flatten().tolist()):
+        winners[(unit % 4) * 5 + piece] += 1
+    assert torch.equal(layer.linear.bias.grad, winners)
+
+
+def test_maxout_discriminator_matches_pacgan_toy_d():
+    D = MLPDiscriminator((2,), (200, 200, 200), act="maxout")
+    blocks = [m for m in D.body if isinstance(m, Maxout)]
+    assert [b.linear.out_features for b in blocks] == [1000, 1000, 1000]
+    assert D(torch.randn(7, 2)).shape == (7,)
+    assert maxout_pieces("maxout:3") == 3 and maxout_pieces("relu") == 0
+
+
+@pytest.mark.parametrize("bad", ["maxout:1", "maxout:x"])
+def test_bad_maxout_spec_is_one_line_error(bad):
+    with pytest.raises(GankitError, match="maxout takes an integer number of pieces"):
+        MLPDiscriminator((2,), (8,), act=bad)
