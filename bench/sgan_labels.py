@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import torch
+from torch.optim.swa_utils import AveragedModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import environment, md_table, write_results  # noqa: E402
@@ -28,6 +29,7 @@ from gankit.data import Loader, default_data_root, load_mnist, to_float  # noqa:
 from gankit.losses import sgan_supervised  # noqa: E402
 from gankit.nets.sgan import NoisyMLPClassifier  # noqa: E402
 from gankit.recipes.sgan import choose_labelled  # noqa: E402
+from gankit.train.averaging import ema_warmup  # noqa: E402
 
 
 def sgan_run(root: Path, per_class: int, seed: int, steps: int, eval_every: int, out: Path) -> dict:
@@ -41,7 +43,8 @@ def sgan_run(root: Path, per_class: int, seed: int, steps: int, eval_every: int,
 
 
 def supervised_run(root: Path, per_class: int, seed: int, steps: int) -> dict:
-    """The sgan config's D, optimizer and batch size, trained on the labelled subset alone."""
+    """The sgan config's D, optimizer, batch size and weight average (train.d_ema), trained on the
+    labelled subset alone; the average is what is tested, as for the SGAN."""
     cfg = load_config("sgan", seed=seed)
     m, o, b = cfg.model, cfg.optim.D, cfg.train.batch_size
     t = time.perf_counter()
@@ -52,6 +55,7 @@ def supervised_run(root: Path, per_class: int, seed: int, steps: int) -> dict:
     D = NoisyMLPClassifier(tuple(xl.shape[1:]), m.d_widths, 10, m.d_input_noise, m.d_hidden_noise, m.d_weight_norm)
     D.init_from_data(xl)  # as the recipe does, from the labelled images only
     opt = torch.optim.Adam(D.parameters(), lr=o.lr, betas=tuple(o.betas))
+    avg = AveragedModel(D, avg_fn=ema_warmup(cfg.train.d_ema), use_buffers=True) if cfg.train.d_ema else None
     loader = Loader(len(idx) * -(-b // len(idx)), b, seed + 7177)  # the recipe's labelled-batch order
     for _ in range(steps):
         i = loader.next_indices() % len(idx)
@@ -59,7 +63,9 @@ def supervised_run(root: Path, per_class: int, seed: int, steps: int) -> dict:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-    D.eval()
+        if avg is not None:
+            avg.update_parameters(D)
+    D = (avg.module if avg is not None else D).eval()
     xt, yt = load_mnist(root, "test")
     with torch.no_grad():
         pred = torch.cat([D(to_float(xt[i:i + 2000])).argmax(1) for i in range(0, len(xt), 2000)])

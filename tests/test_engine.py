@@ -149,7 +149,7 @@ def test_best_mode_none_logs_the_metric_but_keeps_no_best(tmp_path, mode):
 
 def test_ema_decay_warms_up():
     """Early EMA updates follow G closely; late ones use the configured decay."""
-    from gankit.train.engine import ema_warmup
+    from gankit.train.averaging import ema_warmup
 
     avg = ema_warmup(0.999)
     a, c = torch.zeros(3), torch.ones(3)

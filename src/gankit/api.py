@@ -77,6 +77,7 @@ def export(run_dir: str | Path, out_dir: str | Path, which: str = "auto") -> tup
     recipe = get_recipe_class(cfg.recipe)(cfg, build_dataset(cfg.data, cfg.seed), "cpu")
     for k, m in recipe.nets.items():
         m.load_state_dict(state["nets"][k])
+    recipe.load_state_dict(state["recipe"])  # e.g. SGAN's weight-averaged classifier
     G = recipe.generator()
     if state["ema"] is not None:
         G.load_state_dict({k[len("module."):]: v for k, v in state["ema"].items() if k.startswith("module.")})

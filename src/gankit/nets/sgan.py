@@ -1,8 +1,8 @@
 """The semi-supervised GAN's discriminator: a K-way classifier whose "fake" logit is fixed at 0.
 
 Salimans et al. 2016 (§5, MNIST, and their released code): a fully connected net 784-1000-500-250-250-250-K
-with weight normalisation and Gaussian noise added to the input (σ 0.3) and to every hidden layer's
-output (σ 0.5) during training. The noise is the regulariser that lets 100 labels go far; it is off
+with weight normalisation and Gaussian noise added to the input (σ 0.3 on the authors' [0, 1] pixels,
+so 0.6 on gankit's [-1, 1]) and to every hidden layer's output (σ 0.5) during training. The noise is the regulariser that lets 100 labels go far; it is off
 in ``eval()`` mode, so the exported classifier is deterministic. Like the authors, initialise it from data
 (``init_from_data``): with PyTorch's default init the deep layers' signal is far below the hidden noise
 and D can stay at chance.
@@ -38,7 +38,7 @@ class NoisyMLPClassifier(nn.Module):
     """
 
     def __init__(self, in_shape: tuple = (1, 28, 28), widths: tuple = (1000, 500, 250, 250, 250), num_classes: int = 10,
-                 input_noise: float = 0.3, hidden_noise: float = 0.5, use_weight_norm: bool = True):
+                 input_noise: float = 0.6, hidden_noise: float = 0.5, use_weight_norm: bool = True):
         super().__init__()
         self.num_classes = num_classes
         wn = weight_norm if use_weight_norm else (lambda m: m)

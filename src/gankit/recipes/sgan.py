@@ -10,8 +10,10 @@ the seed and saved as ``labelled_subset.json`` in the run directory:
   for n_g steps:  x_u ~ all training images;  z ~ N(0, I)
                   L_G = ||E f(x_u) - E f(G(z))||²  (feature matching, f = D's last hidden layer)
                         or -E log D(G(z))  (loss.feature_matching: false)                      [D frozen]
-D is the product: every eval interval its accuracy on the held-out test split is logged
-(``eval/test_acc``), and ``export`` writes it beside the generator as a classifier.
+D is the product. As in the authors' code, the classifier that is tested is an exponential moving
+average of D's weights (``train.d_ema``; 0 = the raw D): every eval interval its accuracy on the
+held-out test split is logged (``eval/test_acc``; the raw D's as ``eval/test_acc_raw``), and
+``export`` writes it beside the generator as a classifier.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import torch
 from torch import Tensor
+from torch.optim.swa_utils import AveragedModel
 
 from ..config import Config
 from ..data import Loader, build_dataset, to_float
@@ -29,6 +32,7 @@ from ..losses.semisupervised import feature_matching, sgan_d_unsupervised, sgan_
 from ..nets import init_weights
 from ..nets.mlp import MLPGenerator
 from ..nets.sgan import NoisyMLPClassifier
+from ..train.averaging import ema_warmup
 from ..train.monitors import d_stats
 from .base import Phase, Recipe, StepOut
 
@@ -85,6 +89,10 @@ class SGAN(Recipe):
         self.D.meta = self.generator_meta("classifier", num_classes=self.num_classes, class_names=data.class_names,
                                           labels_per_class=per_class, labelled=len(self.labelled))
         self.nets = {"G": self.G, "D": self.D}
+        decay = cfg.train.d_ema
+        if not 0 <= decay < 1:
+            raise GankitError(f"config key 'train.d_ema' must be in [0, 1), got {decay}")
+        self.D_avg = AveragedModel(self.D, avg_fn=ema_warmup(decay), use_buffers=True) if decay else None
         self.players = {"D": [self.D], "G": [self.G]}
         self.w_unsup = cfg.loss.unsupervised_weight
         self.test = self._test_split() if cfg.eval.metric else None
@@ -129,19 +137,34 @@ class SGAN(Recipe):
             return StepOut({"G": sgan_g_nonsaturating(self.D(fake))})
         return StepOut({"G": feature_matching(self.D.features(batch["x"]), self.D.features(fake))})
 
+    def after_update(self, player: str) -> None:
+        if player == "D" and self.D_avg is not None:
+            self.D_avg.update_parameters(self.D)
+
     # --- evaluation, state, files --------------------------------------------------------------------
+    def classifier(self) -> NoisyMLPClassifier:
+        """The classifier gankit tests and exports: D's weight average, or D itself with train.d_ema 0."""
+        return self.D_avg.module if self.D_avg is not None else self.D
+
     @torch.no_grad()
-    def accuracy(self, x: Tensor, y: Tensor, batch_size: int = 2000) -> float:
-        """Classification accuracy of D (eval mode: no noise) on uint8 images x with labels y."""
-        was = self.D.training
-        self.D.eval()
-        pred = torch.cat([self.D(to_float(x[i:i + batch_size]).to(self.device)).argmax(1).cpu()
+    def accuracy(self, x: Tensor, y: Tensor, net: NoisyMLPClassifier | None = None, batch_size: int = 2000) -> float:
+        """Classification accuracy of ``net`` (default: :meth:`classifier`; eval mode: no noise) on uint8
+        images x with labels y."""
+        net = self.classifier() if net is None else net
+        was = net.training
+        net.eval()
+        pred = torch.cat([net(to_float(x[i:i + batch_size]).to(self.device)).argmax(1).cpu()
                           for i in range(0, len(x), batch_size)])
-        self.D.train(was)
+        net.train(was)
         return float((pred == y).float().mean())
 
     def evaluate(self, G) -> dict[str, float]:
-        return {"test_acc": self.accuracy(*self.test)} if self.test is not None else {}
+        if self.test is None:
+            return {}
+        out = {"test_acc": self.accuracy(*self.test)}
+        if self.D_avg is not None:
+            out["test_acc_raw"] = self.accuracy(*self.test, net=self.D)
+        return out
 
     def run_files(self) -> dict[str, str]:
         d = self.cfg.data
@@ -151,16 +174,21 @@ class SGAN(Recipe):
             "indices": self.labelled.tolist(), "labels": self.y_lab.tolist()}, indent=1)}
 
     def state_dict(self) -> dict:
-        return {"labelled": self.labelled.clone(), "lab_loader": self.lab_loader.state_dict()}
+        return {"labelled": self.labelled.clone(), "lab_loader": self.lab_loader.state_dict(),
+                "D_avg": self.D_avg.state_dict() if self.D_avg is not None else None}
 
     def load_state_dict(self, state: dict) -> None:
         if not torch.equal(state["labelled"], self.labelled):
             raise GankitError("the labelled subset differs from the checkpoint's (seed, data or "
                               "data.labels_per_class changed); resume with the run's own settings")
         self.lab_loader.load_state_dict(state["lab_loader"])
+        if self.D_avg is not None:
+            if state.get("D_avg") is None:
+                raise GankitError("the checkpoint holds no average of D; resume with --set train.d_ema=0")
+            self.D_avg.load_state_dict(state["D_avg"])
 
     def export(self, G, out_dir: str | Path) -> Path:
-        """The generator in ``out_dir``, the classifier (D) in ``out_dir/classifier``."""
+        """The generator in ``out_dir``, the classifier (D's weight average) in ``out_dir/classifier``."""
         out = G.save_pretrained(out_dir)
-        self.D.save_pretrained(Path(out) / CLASSIFIER_DIR)
+        self.classifier().save_pretrained(Path(out) / CLASSIFIER_DIR)
         return out

@@ -16,6 +16,7 @@ from ..errors import GankitError
 from ..recipes import get_recipe_class
 from . import distributed as D
 from .alarms import Alarms
+from .averaging import ema_warmup
 from .checkpoint import latest_checkpoint, load_checkpoint, prune, save_atomic
 from .monitors import RtWindow
 
@@ -32,16 +33,6 @@ def build_optimizer(params, o) -> torch.optim.Optimizer:
     if o.name == "rmsprop":
         return torch.optim.RMSprop(params, lr=o.lr, weight_decay=o.weight_decay, foreach=True)
     return torch.optim.SGD(params, lr=o.lr, momentum=o.betas[0], weight_decay=o.weight_decay, fused=True)
-
-
-def ema_warmup(decay: float):
-    """EMA update with decay min(decay, (1 + n) / (10 + n)) after n updates (TensorFlow's
-    ExponentialMovingAverage num_updates): a fixed 0.999 would keep 60% of the initial weights
-    after 500 steps, so a short run's samples (and the collapse alarm) would see noise."""
-    def avg(averaged, current, n):
-        d = torch.clamp((1 + n) / (10 + n), max=decay)
-        return averaged * d + current * (1 - d)
-    return avg
 
 
 class Trainer:
