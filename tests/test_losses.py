@@ -63,6 +63,16 @@ def test_gradient_penalty_of_a_linear_critic():
     assert gradient_penalty(critic, real, fake).item() == pytest.approx(16.0, rel=1e-5)
 
 
+def test_gradient_penalty_over_packs():
+    """A critic of packs of 2 samples, f(x1 ⊕ x2) = w.(x1 ⊕ x2): the gradient of a pack is w (norm 5),
+    so the penalty is 16; taken per sample (norms 5 and 0) it would be (16 + 1) / 2."""
+    w = torch.tensor([3.0, 4.0, 0.0, 0.0])
+    critic = lambda x: x.reshape(-1, 4) @ w  # noqa: E731
+    real, fake = torch.randn(8, 2), torch.randn(8, 2)
+    assert gradient_penalty(critic, real, fake, pack=2).item() == pytest.approx(16.0, rel=1e-5)
+    assert gradient_penalty(critic, real, fake).item() == pytest.approx(8.5, rel=1e-5)
+
+
 def test_wgan_clipping_keeps_weights_in_range(tmp_path):
     from gankit.cli.main import main
     from gankit.train.checkpoint import latest_checkpoint, load_checkpoint

@@ -2,9 +2,12 @@
 import pytest
 import torch
 
+from gankit.config import load_config
+from gankit.data import build_dataset
 from gankit.errors import GankitError
 from gankit.nets.blocks import Maxout, maxout_pieces
 from gankit.nets.mlp import MLPDiscriminator
+from gankit.recipes import get_recipe_class
 
 
 def test_maxout_is_the_max_over_each_units_pieces():
@@ -35,3 +38,19 @@ def test_maxout_discriminator_matches_pacgan_toy_d():
 def test_bad_maxout_spec_is_one_line_error(bad):
     with pytest.raises(GankitError, match="maxout takes an integer number of pieces"):
         MLPDiscriminator((2,), (8,), act=bad)
+
+
+@pytest.mark.parametrize("recipe,data", [("gan", "toy2d-grid"), ("dcgan", "mnist-5k")])
+def test_packed_discriminator_judges_m_consecutive_samples_at_once(recipe, data):
+    """model.pack = m (PacGAN): D's input is m samples concatenated along features/channels, one logit per pack."""
+    cfg = load_config(recipe, overrides=[f"data.name={data}", "model.pack=4", "train.batch_size=8", "data.limit=64",
+                                         "data.toy_n=64", "model.g_width=8", "model.d_width=8"])
+    r = get_recipe_class(recipe)(cfg, build_dataset(cfg.data, 0), "cpu")
+    x = r.sample(r.G, 8)
+    r.D.eval()
+    logits = r.judge(x, None)
+    assert logits.shape == (2,)
+    manual = torch.stack([r.D(torch.cat(list(x[i:i + 4]), 0)[None])[0] for i in (0, 4)])
+    assert torch.allclose(logits, manual, atol=1e-5)
+    with pytest.raises(GankitError, match="must be >= 1 and divide train.batch_size"):
+        get_recipe_class(recipe)(load_config(recipe, overrides=[f"data.name={data}", "model.pack=3"]), r.data, "cpu")

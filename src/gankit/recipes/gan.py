@@ -6,6 +6,8 @@ Algorithm (Goodfellow et al. 2014, Alg. 1), per iteration:
                   (+ λ·gradient penalty for WGAN-GP; weights clipped to ±c for WGAN)
   for n_g steps:  z ~ N(0, I);            G <- G - lr * grad_G L_G(D(aug(G(z))))              [D frozen]
 A conditional model (cgan) feeds the one-hot label y to both G and D; fake labels are drawn uniformly.
+With ``model.pack`` = m > 1 (PacGAN, Lin et al. 2018) D judges m samples at once, concatenated along
+channels (features for points), all real or all fake: D(aug(x_1) ⊕ ... ⊕ aug(x_m)).
 """
 from __future__ import annotations
 
@@ -40,6 +42,12 @@ class AdversarialGAN(Recipe):
         if self.conditional and (data.y is None or not self.num_classes):
             raise GankitError(f"recipe '{cfg.recipe}' needs labels; dataset '{cfg.data.name}' has none "
                               "(use class subfolders with image-folder)")
+        self.pack = m.pack
+        if self.pack < 1 or cfg.train.batch_size % self.pack:
+            raise GankitError(f"config key 'model.pack' must be >= 1 and divide train.batch_size "
+                              f"({cfg.train.batch_size}), got {self.pack}")
+        if self.pack > 1 and self.conditional:
+            raise GankitError(f"model.pack={self.pack}: packing is for unconditional recipes, not '{cfg.recipe}'")
         self.G, self.D = self.build_nets(m)
         init_weights(self.G, m.init)
         init_weights(self.D, m.init)
@@ -60,11 +68,11 @@ class AdversarialGAN(Recipe):
             shape = (2,) if d.kind == "points" else (d.channels, d.image_size, d.image_size)
             out_act = "none" if d.kind == "points" else "tanh"
             G = MLPGenerator(m.z_dim, shape, m.g_widths, m.g_norm, m.g_first_norm, m.g_act, out_act, k)
-            D = MLPDiscriminator(shape, m.d_widths, m.d_act, m.d_norm, 0.0, k, cond=m.d_cond)
+            D = MLPDiscriminator((shape[0] * self.pack, *shape[1:]), m.d_widths, m.d_act, m.d_norm, 0.0, k, cond=m.d_cond)
         elif m.arch == "dcgan":
             self.require_kind("image")
             G = DCGANGenerator(m.z_dim, d.channels, d.image_size, m.g_width, k, m.g_norm)
-            D = DCGANDiscriminator(d.channels, d.image_size, m.d_width, k, 1, m.d_norm, cond=m.d_cond)
+            D = DCGANDiscriminator(d.channels * self.pack, d.image_size, m.d_width, k, 1, m.d_norm, cond=m.d_cond)
         else:
             raise GankitError(f"config key 'model.arch' must be mlp or dcgan, got {m.arch!r}")
         return G, D
@@ -74,8 +82,13 @@ class AdversarialGAN(Recipe):
         return [Phase("D", self.d_step, repeat="n_d", batch="new"),
                 Phase("G", self.g_step, repeat="n_g", batch="new" if self.conditional else "none")]
 
-    def augment(self, x: Tensor) -> Tensor:
-        return self.aug(x) if self.aug is not None else x
+    def judge(self, x: Tensor, y: Tensor | None) -> Tensor:
+        """D's logits on a batch: each sample augmented, then every m consecutive samples packed
+        into one input (m = model.pack; one logit per pack)."""
+        x = self.aug(x) if self.aug is not None else x
+        if self.pack > 1:
+            x = x.reshape(x.shape[0] // self.pack, x.shape[1] * self.pack, *x.shape[2:])
+        return self.D(x, y)
 
     def fake_labels(self, n: int) -> Tensor | None:
         return torch.randint(self.num_classes, (n,), device=self.device) if self.num_classes else None
@@ -89,7 +102,7 @@ class AdversarialGAN(Recipe):
         loss = self.loss.d(real_logits, fake_logits, **self.d_loss_kwargs())
         logs = d_stats(real_logits, fake_logits)
         if self.loss.name == "wgan-gp":
-            gp = gradient_penalty(lambda v: self.D(self.augment(v), y), real, fake)
+            gp = gradient_penalty(lambda v: self.judge(v, y), real, fake, pack=self.pack)
             loss = loss + self.cfg.loss.gp_weight * gp
             logs["d/gradient_penalty"] = gp.detach()
         if self.aug is not None:
@@ -101,15 +114,15 @@ class AdversarialGAN(Recipe):
         """D's logits on a real and a fake batch. A D without batch statistics gives the same
         numbers for one concatenated batch, and one larger matrix product is faster."""
         if self.d_uses_batch_stats:
-            return self.D(self.augment(real), y), self.D(self.augment(fake), y)
-        both = self.D(self.augment(torch.cat([real, fake])), None if y is None else torch.cat([y, y]))
-        return both[:real.shape[0]], both[real.shape[0]:]
+            return self.judge(real, y), self.judge(fake, y)
+        both = self.judge(torch.cat([real, fake]), None if y is None else torch.cat([y, y]))
+        return both.chunk(2)
 
     def g_step(self, batch: dict | None) -> StepOut:
         n = self.batch_size
         y = self.fake_labels(n) if batch is None else batch.get("y") if self.num_classes else None
         fake = self.G(self.noise(n), y)
-        loss = self.loss.g(self.D(self.augment(fake), y), **self.g_loss_kwargs())
+        loss = self.loss.g(self.judge(fake, y), **self.g_loss_kwargs())
         return StepOut({"G": loss})
 
     def d_loss_kwargs(self) -> dict:
