@@ -30,14 +30,14 @@ import statistics
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, bench_digit_classifier, environment, md_table, mnist_root_arg, write_results  # noqa: E402
+from common import (  # noqa: E402
+    RESULTS, bench_digit_classifier, environment, md_table, mnist_root_arg, run_jobs, save_figure, two_panels,
+    write_results)
 
 from gankit.augment import OPS  # noqa: E402
 
@@ -74,12 +74,7 @@ def run_one(aug: str, seed: int, steps: int, kimg: int, eval_every: int, width: 
 
 
 def plot(runs: list[dict], path: Path, target: float) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4), dpi=100)
+    fig, (a, b) = two_panels()
     for r in runs:
         label = f"aug {r['aug']} seed {r['seed']}"
         a.plot([c["step"] for c in r["fid_curve"]], [c["fid"] for c in r["fid_curve"]], label=label)
@@ -91,9 +86,7 @@ def plot(runs: list[dict], path: Path, target: float) -> None:
     b.set(xlabel="step", ylabel="r_t  /  p", title="overfitting signal r_t and ADA's p")
     a.legend(fontsize=8)
     b.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main():
@@ -115,11 +108,7 @@ def main():
     jobs = [(a, s, args.steps, args.kimg, args.eval_every, args.width, str(root), str(clf_dir), args.threads, tuple(args.ops))
             for s in range(args.seeds) for a in MODES]
     t0 = time.perf_counter()
-    if args.jobs == 1:
-        runs = [run_one(*j) for j in jobs]
-    else:
-        with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
-            runs = list(pool.map(run_one, *zip(*jobs)))
+    runs = run_jobs(run_one, jobs, args.jobs)
     wall = time.perf_counter() - t0
     from gankit.config import load_config
 

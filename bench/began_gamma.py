@@ -26,14 +26,14 @@ import statistics
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, bench_digit_classifier, environment, md_table, mnist_root_arg, write_results  # noqa: E402
+from common import (  # noqa: E402
+    RESULTS, bench_digit_classifier, environment, md_table, mnist_root_arg, run_jobs, save_figure, two_panels,
+    write_results)
 
 N_SAMPLES = 2000
 
@@ -76,12 +76,7 @@ def run_one(gamma: float, seed: int, steps: int, width: int, mnist_root: str, cl
 
 
 def plot(runs: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4), dpi=100)
+    fig, (a, b) = two_panels()
     for r in runs:
         steps = [c["step"] for c in r["curve"]]
         label = f"γ={r['gamma']} seed {r['seed']}"
@@ -90,9 +85,7 @@ def plot(runs: list[dict], path: Path) -> None:
     a.set(xlabel="step", ylabel="M_global", title="convergence measure")
     b.set(xlabel="step", ylabel="k_t", title="equilibrium control")
     a.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main():
@@ -114,11 +107,7 @@ def main():
     real = diversity(clf, to_float(load_mnist(root, "test")[0][:N_SAMPLES]))
     jobs = [(g, s, args.steps, args.width, str(root), str(clf_dir), args.threads) for g in args.gammas for s in range(args.seeds)]
     t0 = time.perf_counter()
-    if args.jobs == 1:
-        runs = [run_one(*j) for j in jobs]
-    else:
-        with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
-            runs = list(pool.map(run_one, *zip(*jobs)))
+    runs = run_jobs(run_one, jobs, args.jobs)
     wall = time.perf_counter() - t0
     cols = ["gamma", "seed", "m_global_first10", "m_global_last10", "m_global_falls", "k_last", "feature_distance",
             "class_entropy", "seconds"]

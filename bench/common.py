@@ -6,6 +6,8 @@ import os
 import platform
 import shutil
 import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 import torch
@@ -65,6 +67,33 @@ def _fmt(v) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
     return "" if v is None else str(v)
+
+
+def run_jobs(fn, jobs: list[tuple], n: int) -> list:
+    """``fn(*job)`` for every job, in order: in this process when n == 1, else n spawned processes
+    (one training run each, so their threads do not contend inside one interpreter)."""
+    if n == 1 or len(jobs) < 2:
+        return [fn(*j) for j in jobs]
+    with ProcessPoolExecutor(n, mp_context=get_context("spawn")) as pool:
+        return list(pool.map(fn, *zip(*jobs)))
+
+
+def two_panels():
+    """A (figure, (left, right)) pair of axes for a bench's curves, drawn off-screen."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(1, 2, figsize=(10, 4), dpi=100)
+
+
+def save_figure(fig, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
 
 
 def bench_digit_classifier(mnist_root: Path):

@@ -33,14 +33,12 @@ import statistics
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, environment, md_table, write_results  # noqa: E402
+from common import RESULTS, environment, md_table, run_jobs, write_results  # noqa: E402
 
 LOSSES = ["bce", "bce-saturating", "lsgan", "wgan", "wgan-gp", "hinge"]
 DATASETS = ["toy2d-ring", "toy2d-grid"]
@@ -126,12 +124,7 @@ def main():
     wanted = [(loss, ds, args.steps, seed, sets) for ds in args.datasets for loss in args.losses for seed in range(args.seeds)]
     todo = [(*w, args.threads) for w in wanted if not args.table and not run_path(*w).is_file()]
     t0 = time.perf_counter()
-    if args.jobs == 1 or len(todo) < 2:
-        for j in todo:
-            run_one(*j)
-    else:
-        with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
-            list(pool.map(run_one, *zip(*todo)))
+    run_jobs(run_one, todo, args.jobs)
     wall = time.perf_counter() - t0
     runs = [json.loads(run_path(*w).read_text()) for w in wanted if run_path(*w).is_file()]
     if not runs:

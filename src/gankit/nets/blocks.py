@@ -72,3 +72,15 @@ class LabelProjection(nn.Module):
 
     def forward(self, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return (self.embed(y.long()) * h).sum(1, keepdim=True)
+
+
+class ConditionalHead(nn.Module):
+    """Base of the discriminators whose logits are ``head(features(x, y))``, plus the projection term
+    when ``project`` is set: subclasses define ``features``, ``head`` and ``project``."""
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.features(x, y)
+        out = self.head(h)
+        if self.project is not None:
+            out = out + self.project(h, y)
+        return out.squeeze(1) if out.shape[1] == 1 else out

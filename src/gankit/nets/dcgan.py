@@ -12,7 +12,7 @@ from torch import nn
 
 from ..errors import GankitError
 from .base import register
-from .blocks import LabelProjection, check_cond, norm2d, one_hot
+from .blocks import ConditionalHead, LabelProjection, check_cond, norm2d, one_hot
 
 
 def _levels(image_size: int) -> tuple[int, int]:
@@ -47,7 +47,7 @@ class DCGANGenerator(nn.Module):
 
 
 @register
-class DCGANDiscriminator(nn.Module):
+class DCGANDiscriminator(ConditionalHead):
     """Labels (if any) enter as constant one-hot channels concatenated to the image (``cond="concat"``)
     or through a projection head (``cond="projection"``, see :class:`~gankit.nets.blocks.LabelProjection`)."""
 
@@ -72,10 +72,3 @@ class DCGANDiscriminator(nn.Module):
             maps = one_hot(y, self.num_classes)[:, :, None, None].expand(-1, -1, *x.shape[-2:])
             x = torch.cat([x, maps], 1)
         return self.body(x)
-
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        h = self.features(x, y)
-        out = self.head(h)
-        if self.project is not None:
-            out = out + self.project(h, y)
-        return out.squeeze(1) if out.shape[1] == 1 else out

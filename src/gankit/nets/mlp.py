@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from .base import register
-from .blocks import LabelProjection, Maxout, activation, check_cond, maxout_pieces, norm1d, one_hot
+from .blocks import ConditionalHead, LabelProjection, Maxout, activation, check_cond, maxout_pieces, norm1d, one_hot
 
 
 @register
@@ -37,7 +37,7 @@ class MLPGenerator(nn.Module):
 
 
 @register
-class MLPDiscriminator(nn.Module):
+class MLPDiscriminator(ConditionalHead):
     """Flattened input (+ one-hot label) -> Linear->Act blocks -> ``out_dim`` logits.
 
     The reference MNIST D: Linear(784, 512) -> LeakyReLU -> Linear(512, 256) -> LeakyReLU -> Linear(256, 1).
@@ -71,10 +71,3 @@ class MLPDiscriminator(nn.Module):
         if self.label_features:
             h = torch.cat([h, one_hot(y, self.num_classes)], 1)
         return self.body(h)
-
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        h = self.features(x, y)
-        out = self.head(h)
-        if self.project is not None:
-            out = out + self.project(h, y)
-        return out.squeeze(1) if out.shape[1] == 1 else out
