@@ -36,8 +36,9 @@ def test_cgan_samples_are_the_asked_class(tmp_path, mnist_root, digit_classifier
         x = gankit.sample(G, 100, seed=label, label=label)
         hits.append((digit_classifier.predict(x) == label).float().mean())
     acc = torch.stack(hits).mean()
-    # measured 78.5% at 1,000 steps and 87% at 1,500 (the 95% needs a longer run)
-    assert acc >= 0.70, f"only {acc:.1%} of conditional samples are the asked class ({[round(float(h), 2) for h in hits]})"
+    # measured 97.4% (seed 0; 97.2% with seed 1) with the default two G steps at 4e-4 per D step;
+    # 78.5% with DCGAN's 1:1 schedule at 2e-4
+    assert acc >= 0.95, f"only {acc:.1%} of conditional samples are the asked class ({[round(float(h), 2) for h in hits]})"
 
 
 @pytest.mark.parametrize("arch", ["mlp", "dcgan"])
