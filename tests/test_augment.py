@@ -52,6 +52,17 @@ def test_modes_and_bad_mode():
         Augmenter("fixed:2")
 
 
+def test_unknown_op_is_refused_before_training(tmp_path):
+    """ADA starts at p = 0, where no op runs: a misspelt op must fail at start, not hundreds of steps in."""
+    from gankit.cli.main import main
+
+    with pytest.raises(GankitError, match="unknown augmentation 'flip' in aug.ops"):
+        Augmenter("ada", ops=["translate", "flip"])
+    assert main(["train", "dcgan", "--steps", "1", "--aug", "ada", "--set", "aug.ops=[flip]",
+                 "--out", str(tmp_path / "run")]) == 2
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
 def test_p_and_monitors_survive_resume(tmp_path):
     over = ["model.g_width=8", "model.d_width=8", "data.limit=512", "train.report=false", "train.log_every=5",
             "aug.kimg=1"]  # fast p for the test

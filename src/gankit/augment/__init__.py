@@ -24,13 +24,19 @@ def _bern(n: int, p: float, device) -> Tensor:
     return (torch.rand(n, device=device) < p).float()
 
 
+def check_ops(ops) -> tuple[str, ...]:
+    """``ops`` as a tuple, or a one-line error naming the first unknown op (config key aug.ops)."""
+    unknown = [o for o in ops if o not in OPS]
+    if unknown:
+        raise GankitError(f"unknown augmentation '{unknown[0]}' in aug.ops; choose from: {', '.join(OPS)}")
+    return tuple(ops)
+
+
 def augment(x: Tensor, p: float, ops=OPS) -> Tensor:
     """Apply each op in ``ops`` with probability p per sample (differentiable w.r.t. x)."""
     if p <= 0:
         return x
-    unknown = [o for o in ops if o not in OPS]
-    if unknown:
-        raise GankitError(f"unknown augmentation '{unknown[0]}'; choose from: {', '.join(OPS)}")
+    check_ops(ops)
     n, dev = x.shape[0], x.device
     eye = torch.eye(3, device=dev).expand(n, 3, 3)
     mat = eye.clone()
@@ -101,7 +107,7 @@ class Augmenter:
 
     def __init__(self, mode: str, ops=OPS, target: float = 0.6, interval: int = 4, kimg: float = 500):
         self.mode, self.target, self.interval, self.kimg = mode, target, interval, kimg
-        self.ops = tuple(ops)
+        self.ops = check_ops(ops)  # at start, not at the first step where ADA's p leaves 0
         self.p = 0.0
         if mode == "diffaug":
             self.p, self.ops = 1.0, DIFFAUG_OPS
