@@ -17,16 +17,17 @@ TOY = ["model.g_widths=[32,32]", "model.d_widths=[32]", "train.report=false", "t
 def test_collapse_alarm_fires_for_a_generator_with_one_output():
     alarms = Alarms(load_config("gan").monitor)
     real = torch.rand(64, 1, 8, 8) * 2 - 1
-    assert alarms.on_samples(100, real[torch.randperm(64)], real) == []
+    assert alarms.on_samples(600, real[torch.randperm(64)], real) == []
     collapsed = real[:1].repeat(64, 1, 1, 1)
-    msgs = alarms.on_samples(200, collapsed, real)
-    assert len(msgs) == 1 and "mode collapse at step 200" in msgs[0]
-    assert alarms.on_samples(300, collapsed, real) == []  # printed once
+    assert alarms.on_samples(499, collapsed, real) == []  # before monitor.collapse_after (500): G is still learning
+    msgs = alarms.on_samples(700, collapsed, real)
+    assert len(msgs) == 1 and "mode collapse at step 700" in msgs[0]
+    assert alarms.on_samples(800, collapsed, real) == []  # printed once
 
 
 def test_collapse_alarm_with_a_classifier():
     alarms = Alarms(load_config("gan").monitor, classify=lambda x: torch.full((len(x),), 3))
-    msgs = alarms.on_samples(10, torch.zeros(64, 1, 28, 28), torch.zeros(64, 1, 28, 28))
+    msgs = alarms.on_samples(500, torch.zeros(64, 1, 28, 28), torch.zeros(64, 1, 28, 28))
     assert msgs and "cover only 1 class" in msgs[0]
 
 

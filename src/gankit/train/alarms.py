@@ -50,6 +50,8 @@ class Alarms:
         return []
 
     def on_samples(self, step: int, samples: Tensor, real: Tensor) -> list[str]:
+        if step < self.cfg.collapse_after:
+            return []
         if samples.ndim == 4 and self.classify is not None:
             classes = torch.unique(self.classify(samples)).numel()
             if classes < self.cfg.collapse_classes:
