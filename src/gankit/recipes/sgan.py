@@ -53,6 +53,10 @@ def choose_labelled(y: Tensor, per_class: int, seed: int) -> Tensor:
     return torch.cat(picks).sort().values
 
 
+# gan-network keys that sgan's config inherits (from configs/gan.yaml) and never reads, with their values
+UNUSED_GAN_KEYS = {"pack": 1, "d_act": "leaky_relu", "d_norm": "none", "d_cond": "concat", "g_width": 64, "d_width": 64}
+
+
 class SGAN(Recipe):
     def __init__(self, cfg, data, device):
         super().__init__(cfg, data, device)
@@ -77,6 +81,10 @@ class SGAN(Recipe):
         m = cfg.model
         if m.arch != "mlp":
             raise GankitError(f"recipe 'sgan' has one architecture (Salimans et al.'s MNIST MLPs): model.arch must be mlp, got {m.arch!r}")
+        for key, inherited in UNUSED_GAN_KEYS.items():  # keys sgan's config inherits from gan's but never reads
+            if m[key] != inherited:
+                raise GankitError(f"config key 'model.{key}' is not used by recipe 'sgan' (its D is Salimans et al.'s "
+                                  f"noisy MLP: see model.d_widths, model.d_input_noise, model.d_hidden_noise); got {m[key]!r}")
         shape = (data.channels, data.image_size, data.image_size)
         self.G = MLPGenerator(m.z_dim, shape, m.g_widths, m.g_norm, m.g_first_norm, m.g_act, "tanh")
         self.D = NoisyMLPClassifier(shape, m.d_widths, self.num_classes, m.d_input_noise, m.d_hidden_noise, m.d_weight_norm)
