@@ -1,4 +1,6 @@
 """Differentiable augmentation and the ADA controller (SPEC §3)."""
+import re
+
 import pytest
 import torch
 
@@ -61,6 +63,14 @@ def test_unknown_op_is_refused_before_training(tmp_path):
     assert main(["train", "dcgan", "--steps", "1", "--aug", "ada", "--set", "aug.ops=[flip]",
                  "--out", str(tmp_path / "run")]) == 2
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+@pytest.mark.parametrize("recipe, data, refused", [("began", "mnist-5k", "recipe 'began'"),
+                                                   ("gan", "toy2d-ring", "points data ('toy2d-ring')")])
+def test_aug_is_refused_where_nothing_would_be_augmented(tmp_path, recipe, data, refused):
+    """--aug used to be ignored silently by recipes (and data) without augmentation."""
+    with pytest.raises(GankitError, match=re.escape(f"--aug ada: {refused} has no augmentation")):
+        gankit.fit(recipe, data=data, steps=1, aug="ada", out=tmp_path / "r")
 
 
 def test_p_and_monitors_survive_resume(tmp_path):

@@ -35,8 +35,14 @@ class Phase:
 class Recipe:
     """Base class: holds config, data facts and device; subclasses build nets and define steps."""
 
+    augments = False  # whether D's image inputs go through cfg.aug; a recipe that does not refuses --aug
+
     def __init__(self, cfg, data: ImageData, device: torch.device):
         self.cfg, self.data, self.device = cfg, data, torch.device(device)
+        if cfg.aug.mode != "none" and not (self.augments and data.kind == "image"):
+            what = f"recipe '{cfg.recipe}'" if not self.augments else f"{data.kind} data ('{cfg.data.name}')"
+            raise GankitError(f"--aug {cfg.aug.mode}: {what} has no augmentation of D's inputs; it is for images with "
+                              "gan, dcgan, lsgan, wgan, wgan-gp, hinge and cgan (use --aug none)")
         self.players: dict[str, list[nn.Module]] = {}
         self.nets: dict[str, nn.Module] = {}
 

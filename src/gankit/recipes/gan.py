@@ -34,6 +34,7 @@ def build_augment(cfg, channels: int):
 
 class AdversarialGAN(Recipe):
     conditional = False
+    augments = True
 
     def __init__(self, cfg, data, device):
         super().__init__(cfg, data, device)
@@ -58,7 +59,7 @@ class AdversarialGAN(Recipe):
         self.nets = {"G": self.G, "D": self.D}
         self.players = {"D": [self.D], "G": [self.G]}
         self.loss = get_loss(cfg.loss.name)
-        self.aug = build_augment(cfg, data.channels) if data.kind == "image" else None
+        self.aug = build_augment(cfg, data.channels)
         self.batch_size = cfg.train.batch_size
         self.d_uses_batch_stats = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.D.modules())
 
