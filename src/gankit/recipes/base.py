@@ -40,9 +40,12 @@ class Recipe:
     def __init__(self, cfg, data: ImageData, device: torch.device):
         self.cfg, self.data, self.device = cfg, data, torch.device(device)
         if cfg.aug.mode != "none" and not (self.augments and data.kind == "image"):
+            from . import RECIPES, get_recipe_class
+
             what = f"recipe '{cfg.recipe}'" if not self.augments else f"{data.kind} data ('{cfg.data.name}')"
+            users = ", ".join(r for r in RECIPES if get_recipe_class(r).augments)
             raise GankitError(f"--aug {cfg.aug.mode}: {what} has no augmentation of D's inputs; it is for images with "
-                              "gan, dcgan, lsgan, wgan, wgan-gp, hinge and cgan (use --aug none)")
+                              f"{users} (use --aug none)")
         self.players: dict[str, list[nn.Module]] = {}
         self.nets: dict[str, nn.Module] = {}
 

@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 from torch.optim.swa_utils import AveragedModel
 
-from ..config import Config
+from ..config import Config, recipe_defaults
 from ..data import Loader, build_dataset, to_float
 from ..errors import GankitError
 from ..losses.semisupervised import feature_matching, sgan_d_unsupervised, sgan_g_nonsaturating, sgan_supervised
@@ -53,8 +53,8 @@ def choose_labelled(y: Tensor, per_class: int, seed: int) -> Tensor:
     return torch.cat(picks).sort().values
 
 
-# gan-network keys that sgan's config inherits (from configs/gan.yaml) and never reads, with their values
-UNUSED_GAN_KEYS = {"pack": 1, "d_act": "leaky_relu", "d_norm": "none", "d_cond": "concat", "g_width": 64, "d_width": 64}
+# gan-network keys that sgan's config inherits (from configs/gan.yaml) and never reads
+UNUSED_GAN_KEYS = ("pack", "d_act", "d_norm", "d_cond", "g_width", "d_width")
 
 
 class SGAN(Recipe):
@@ -81,8 +81,9 @@ class SGAN(Recipe):
         m = cfg.model
         if m.arch != "mlp":
             raise GankitError(f"recipe 'sgan' has one architecture (Salimans et al.'s MNIST MLPs): model.arch must be mlp, got {m.arch!r}")
-        for key, inherited in UNUSED_GAN_KEYS.items():  # keys sgan's config inherits from gan's but never reads
-            if m[key] != inherited:
+        inherited = recipe_defaults("gan")["model"]
+        for key in UNUSED_GAN_KEYS:
+            if m[key] != inherited[key]:
                 raise GankitError(f"config key 'model.{key}' is not used by recipe 'sgan' (its D is Salimans et al.'s "
                                   f"noisy MLP: see model.d_widths, model.d_input_noise, model.d_hidden_noise); got {m[key]!r}")
         shape = (data.channels, data.image_size, data.image_size)
