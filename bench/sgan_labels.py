@@ -5,7 +5,7 @@ subset (same seed, same architecture including its noise layers, same optimizer,
 The SGAN number is D's accuracy on the 10,000-image test split at the last step (no selection on the
 test split); the best evaluated step is reported beside it.
 
-    python bench/sgan_labels.py [--labels 100 1000] [--seeds 0 1 2] [--steps 6000] [--threads 1]
+    python bench/sgan_labels.py [--labels 100 1000] [--seeds 0 1 2] [--steps N] [--threads 1] [--tag T]
 """
 from __future__ import annotations
 
@@ -76,10 +76,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--labels", type=int, nargs="+", default=[100, 1000], help="total labels (10 classes)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--steps", type=int, default=6000, help="iterations of both trainings (batch 100)")
+    ap.add_argument("--steps", type=int, default=load_config("sgan").train.steps,
+                    help="iterations of both trainings (batch 100; default: the recipe's)")
     ap.add_argument("--eval-every", type=int, default=500)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: PyTorch's)")
     ap.add_argument("--mnist-root", type=Path, default=None)
+    ap.add_argument("--tag", default="", help="results go to bench/results/sgan_labels-TAG.json|md (runs split across machines)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -108,7 +110,7 @@ def main() -> None:
     cols = list(rows[0])
     md = ("SGAN discriminator vs the same network trained supervised-only, MNIST test split (10,000 images), "
           f"last-step accuracy; {environment()['date']}, {torch.get_num_threads()} threads.\n\n" + md_table(rows, cols))
-    write_results("sgan_labels", {"environment": environment(), "args": {k: str(v) for k, v in vars(args).items()},
+    write_results("sgan_labels" + (f"-{args.tag}" if args.tag else ""), {"environment": environment(), "args": {k: str(v) for k, v in vars(args).items()},
                                   "rows": rows, "runs": runs}, md)
     print(md)
 

@@ -153,6 +153,27 @@ def test_generator_losses():
 
 
 # --- export and gankit classify -------------------------------------------------------------------------
+def test_discriminator_weight_norm_is_the_authors():
+    """Directions v drawn from N(0, 0.1²); only the output layer learns its scale g, the hidden layers keep
+    the scale the data-dependent init gives them (it normalises their pre-activations on the batch)."""
+    from gankit.nets.sgan import NoisyMLPClassifier
+    torch.manual_seed(0)
+    D = NoisyMLPClassifier((1, 28, 28), (300, 200), 10)
+    x = torch.rand(500, 1, 28, 28) * 2 - 1
+    D.init_from_data(x)
+    *hidden, out = [m.parametrizations.weight for m in D.linears()]
+    assert [p.original0.requires_grad for p in hidden] == [False, False] and out.original0.requires_grad
+    assert all(p.original1.requires_grad for p in (*hidden, out))
+    assert D.linears()[0].parametrizations.weight.original1.std().item() == pytest.approx(0.1, rel=0.01)
+    first = D.linears()[0](x.flatten(1))
+    assert first.mean(0).abs().max().item() < 1e-4 and first.std(0).sub(1).abs().max().item() < 1e-3
+    scales = [p.original0.clone() for p in hidden]
+    opt = torch.optim.Adam([q for q in D.parameters() if q.requires_grad], lr=0.01)
+    F.cross_entropy(D(x), torch.arange(500) % 10).backward()
+    opt.step()
+    assert all(torch.equal(a, p.original0) for a, p in zip(scales, hidden))
+
+
 def test_export_writes_the_classifier_and_classify_prints_classes(tiny_run, folder, tmp_path, capsys):
     run = tiny_run
     assert main(["export", str(run), str(tmp_path / "exp")]) == 0
@@ -215,14 +236,15 @@ def test_gan_network_keys_sgan_does_not_use_are_refused(folder, tmp_path, overri
         fit_tiny(folder, tmp_path / "bad", steps=1, overrides=TINY + [override])
 
 
-BAR_1000_STEPS = 0.70
+BAR_1000_STEPS = 0.80
 
 
 # --- learning --------------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_sgan_with_100_labels_learns_mnist(tmp_path, mnist_root):
-    """Measured (seed 0, full MNIST, the default config, 1 thread): 77.6% test accuracy after 1,000
-    iterations; the bar leaves room for BLAS and thread-count differences."""
+    """Measured (seed 0, full MNIST, the default config, 1 thread): 84.8% test accuracy after 1,000
+    iterations (77.6% before D's weight norm followed the authors'); the bar leaves room for BLAS and
+    thread-count differences."""
     run = gankit.fit("sgan", data="mnist", data_root=str(mnist_root), steps=1000, labels_per_class=10,
                      out=tmp_path / "run", overrides=["eval.every=1000", "train.report=false", "train.progress=false"])
     assert len(json.loads((run / "labelled_subset.json").read_text())["indices"]) == 100

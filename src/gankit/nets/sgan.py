@@ -6,6 +6,14 @@ so 0.6 on gankit's [-1, 1]) and to every hidden layer's output (σ 0.5) during t
 in ``eval()`` mode, so the exported classifier is deterministic. Like the authors, initialise it from data
 (``init_from_data``): with PyTorch's default init the deep layers' signal is far below the hidden noise
 and D can stay at chance.
+
+Two details of the authors' weight-normalised layers matter as much as the architecture. Each weight
+w = g · v / ||v|| has its direction v drawn from N(0, 0.1²): Adam moves every element of v by about
+the learning rate whatever its size, so the step it takes on the direction is relative to ||v||, and
+PyTorch's default init (norms 3-5x smaller) multiplies D's effective learning rate by 3-5. And only the
+output layer learns its scale g; a hidden layer's g is fixed by the data-dependent init, so the hidden
+noise keeps its size relative to the signal. Measured (MNIST, 100 labels, seed 0, 3,000 iterations):
+86.8% test accuracy with neither, 91.0% with both.
 """
 from __future__ import annotations
 
@@ -50,6 +58,14 @@ class NoisyMLPClassifier(nn.Module):
         self.body = nn.Sequential(*layers[:-1])  # features end before the last noise layer
         self.head = nn.Sequential(layers[-1], wn(nn.Linear(d, num_classes)))
         self.feature_dim = d
+        if use_weight_norm:
+            for layer in self.linears():
+                layer.parametrizations.weight.original1.data.normal_(0, 0.1)  # the direction v
+            for layer in self.linears()[:-1]:
+                layer.parametrizations.weight.original0.requires_grad_(False)  # hidden scales g: fixed
+
+    def linears(self) -> list[nn.Linear]:
+        return [m for m in (*self.body, *self.head) if isinstance(m, nn.Linear)]
 
     def features(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         return self.body(x)
@@ -60,7 +76,8 @@ class NoisyMLPClassifier(nn.Module):
     @torch.no_grad()
     def init_from_data(self, x: Tensor) -> None:
         """Data-dependent initialisation (Salimans & Kingma 2016, §3.1): rescale and shift each linear
-        layer so that its pre-activations on the batch ``x`` have zero mean and unit variance."""
+        layer so that its pre-activations on the batch ``x`` have zero mean and unit variance (the scales
+        it sets are the hidden layers' for good)."""
         h = x
         for layer in (*self.body, *self.head):
             if isinstance(layer, nn.Linear):
