@@ -152,7 +152,6 @@ def test_generator_losses():
     assert torch.allclose(fake_f.grad, torch.full((2, 2), -1.0)) and real_f.grad is None
 
 
-# --- export and gankit classify -------------------------------------------------------------------------
 def test_discriminator_weight_norm_is_the_authors():
     """Directions v drawn from N(0, 0.1²); only the output layer learns its scale g, the hidden layers keep
     the scale the data-dependent init gives them (it normalises their pre-activations on the batch)."""
@@ -174,6 +173,7 @@ def test_discriminator_weight_norm_is_the_authors():
     assert all(torch.equal(a, p.original0) for a, p in zip(scales, hidden))
 
 
+# --- export and gankit classify -------------------------------------------------------------------------
 def test_export_writes_the_classifier_and_classify_prints_classes(tiny_run, folder, tmp_path, capsys):
     run = tiny_run
     assert main(["export", str(run), str(tmp_path / "exp")]) == 0

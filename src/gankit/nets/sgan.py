@@ -59,10 +59,11 @@ class NoisyMLPClassifier(nn.Module):
         self.head = nn.Sequential(layers[-1], wn(nn.Linear(d, num_classes)))
         self.feature_dim = d
         if use_weight_norm:
-            for layer in self.linears():
-                layer.parametrizations.weight.original1.data.normal_(0, 0.1)  # the direction v
-            for layer in self.linears()[:-1]:
-                layer.parametrizations.weight.original0.requires_grad_(False)  # hidden scales g: fixed
+            *hidden, out = [layer.parametrizations.weight for layer in self.linears()]
+            for w in (*hidden, out):
+                w.original1.data.normal_(0, 0.1)  # the direction v
+            for w in hidden:
+                w.original0.requires_grad_(False)  # hidden scales g: fixed
 
     def linears(self) -> list[nn.Linear]:
         return [m for m in (*self.body, *self.head) if isinstance(m, nn.Linear)]
