@@ -15,29 +15,38 @@ def default_run_dir(cfg: Config) -> Path:
     return Path("runs") / f"{cfg.recipe}-{cfg.data.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def fit(recipe: str = "dcgan", *, data: str | None = None, data_root: str | None = None,
-          out: str | Path | None = None, steps: int | None = None, batch_size: int | None = None,
-          seed: int | None = None, device: str | None = None, loss: str | None = None, aug: str | None = None,
-          config_file: str | Path | None = None, overrides: list[str] | tuple = (),
-          resume: str | Path | None = None, labels_per_class: int | None = None) -> Path:
-    """Train a recipe and return the run directory. ``resume`` continues a run exactly where its
-    last checkpoint stopped (its saved config, plus any overrides such as a larger ``steps``)."""
-    from .train import Trainer
-
+def resolve_config(recipe: str = "dcgan", *, data: str | None = None, data_root: str | None = None,
+                   steps: int | None = None, batch_size: int | None = None, seed: int | None = None,
+                   device: str | None = None, loss: str | None = None, aug: str | None = None,
+                   config_file: str | Path | None = None, overrides: list[str] | tuple = (),
+                   labels_per_class: int | None = None, saved: str | Path | None = None) -> Config:
+    """The validated config a run with these options would use, without training: the recipe's
+    defaults (or a ``saved`` run's config), the loss preset, the file, then ``overrides`` and shortcuts."""
     shortcuts = {"data.name": data, "data.root": data_root, "train.steps": steps, "train.batch_size": batch_size,
                  "seed": seed, "device": device, "loss.name": loss, "aug.mode": aug,
                  "data.labels_per_class": labels_per_class}
+    if saved is not None:
+        return load_config(load_saved_config(saved)["recipe"], saved, overrides, **shortcuts)
+    if loss is not None:
+        from .losses.presets import preset_overrides
+        overrides = list(preset_overrides(recipe, loss)) + list(overrides)
+    return load_config(recipe, config_file, overrides, **shortcuts)
+
+
+def fit(recipe: str = "dcgan", *, out: str | Path | None = None, resume: str | Path | None = None,
+        **options) -> Path:
+    """Train a recipe and return the run directory; ``options`` are :func:`resolve_config`'s.
+    ``resume`` continues a run exactly where its last checkpoint stopped (its saved config, plus any
+    overrides such as a larger ``steps``)."""
+    from .train import Trainer
+
     if resume is not None:
         run_dir = Path(resume)
         saved = run_dir / "config.yaml"
         if not saved.is_file():
             raise GankitError(f"--resume {run_dir}: not a run directory (no config.yaml)")
-        cfg = load_config(load_saved_config(saved)["recipe"], saved, overrides, **shortcuts)
-        return Trainer(cfg, run_dir, resume=True).fit()
-    if loss is not None:
-        from .losses.presets import preset_overrides
-        overrides = list(preset_overrides(recipe, loss)) + list(overrides)
-    cfg = load_config(recipe, config_file, overrides, **shortcuts)
+        return Trainer(resolve_config(saved=saved, **options), run_dir, resume=True).fit()
+    cfg = resolve_config(recipe, **options)
     run_dir = Path(out) if out is not None else default_run_dir(cfg)
     if (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").iterdir()):
         raise GankitError(f"{run_dir} already holds a run; pass --resume {run_dir} or another --out")
