@@ -10,7 +10,7 @@ from gankit.cli.main import main
 
 def test_cgan_generator_records_classes_and_samples_by_label(tmp_path):
     assert main(["train", "cgan", "--steps", "20", "--out", str(tmp_path / "run"), "--set", "train.report=false",
-                 "--set", "model.g_widths=[32,32]", "--set", "model.d_widths=[32]"]) == 0
+                 "--set", "model.g_width=16", "--set", "model.d_width=16"]) == 0
     meta = json.loads((tmp_path / "run" / "generator" / "config.json").read_text())["meta"]
     assert meta["num_classes"] == 10 and meta["class_names"] == [str(i) for i in range(10)]
     assert main(["sample", str(tmp_path / "run" / "generator"), "--label", "7", "-n", "8", "-o", str(tmp_path / "s.png")]) == 0

@@ -57,3 +57,18 @@ def test_cli_prints_one_line_error(capsys):
     assert main(["train", "--set", "train.bogus=1"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("gankit: error: unknown config key 'train.bogus'") and "\n" not in err
+
+
+@pytest.mark.parametrize("recipe, sets, fragment", [
+    ("dcgan", ["model.g_widths=[10,10]"], "'model.g_widths' is used only with model.arch = mlp, not dcgan"),
+    ("gan", ["model.d_width=16"], "'model.d_width' is used only with model.arch = dcgan, not mlp"),
+    ("gan", ["loss.name=lsgan", "loss.clip=0.02"], "'loss.clip' is used only with loss.name = wgan, not lsgan"),
+    ("gan", ["loss.gp_weight=1"], "'loss.gp_weight' is used only with loss.name = wgan-gp, not bce"),
+    ("gan", ["loss.ls_c=0.5"], "'loss.ls_c' is used only with loss.name = lsgan, not bce"),
+])
+def test_keys_the_run_would_ignore_are_refused(tmp_path, recipe, sets, fragment):
+    import gankit
+
+    with pytest.raises(GankitError, match=fragment.replace(".", r"\.")):
+        gankit.fit(recipe, data="mnist-5k", steps=1, out=tmp_path / "run", overrides=sets)
+    assert not (tmp_path / "run" / "checkpoints").exists()

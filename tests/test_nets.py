@@ -40,11 +40,12 @@ def test_bad_maxout_spec_is_one_line_error(bad):
         MLPDiscriminator((2,), (8,), act=bad)
 
 
-@pytest.mark.parametrize("recipe,data", [("gan", "toy2d-grid"), ("dcgan", "mnist-5k")])
-def test_packed_discriminator_judges_m_consecutive_samples_at_once(recipe, data):
+@pytest.mark.parametrize("recipe,data,small", [("gan", "toy2d-grid", ["model.g_widths=[8]", "model.d_widths=[8]"]),
+                                               ("dcgan", "mnist-5k", ["model.g_width=8", "model.d_width=8"])])
+def test_packed_discriminator_judges_m_consecutive_samples_at_once(recipe, data, small):
     """model.pack = m (PacGAN): D's input is m samples concatenated along features/channels, one logit per pack."""
     cfg = load_config(recipe, overrides=[f"data.name={data}", "model.pack=4", "train.batch_size=8", "data.limit=64",
-                                         "data.toy_n=64", "model.g_width=8", "model.d_width=8"])
+                                         "data.toy_n=64", *small])
     r = get_recipe_class(recipe)(cfg, build_dataset(cfg.data, 0), "cpu")
     x = r.sample(r.G, 8)
     r.D.eval()

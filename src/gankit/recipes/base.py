@@ -49,6 +49,23 @@ class Recipe:
         self.players: dict[str, list[nn.Module]] = {}
         self.nets: dict[str, nn.Module] = {}
 
+    def refuse_unused(self, rules: dict[str, tuple[str, tuple]]) -> None:
+        """Refuse a key this run would silently ignore. ``rules`` maps a dotted key to (gate key,
+        values): the key is read only while the gate holds one of the values, so a change from the
+        recipe's default while the gate is closed is a mistake (``model.g_widths`` on a dcgan)."""
+        from ..config import recipe_defaults
+
+        def get(tree, dotted):
+            for part in dotted.split("."):
+                tree = tree[part]
+            return tree
+
+        defaults = recipe_defaults(self.cfg.recipe)
+        for key, (gate, values) in rules.items():
+            if get(self.cfg, gate) not in values and get(self.cfg, key) != get(defaults, key):
+                raise GankitError(f"config key '{key}' is used only with {gate} = {' or '.join(values)}, "
+                                  f"not {get(self.cfg, gate)}; got {get(self.cfg, key)!r} (leave it at its default)")
+
     # --- what the engine calls -------------------------------------------------------------
     def phases(self) -> list[Phase]:
         raise NotImplementedError

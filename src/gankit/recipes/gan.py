@@ -32,6 +32,13 @@ def build_augment(cfg, channels: int):
     return build(cfg.aug, channels)
 
 
+# keys read only for one network family or loss family (see Recipe.refuse_unused)
+KEY_GATES = {**{f"model.{k}": ("model.arch", ("mlp",)) for k in ("g_widths", "g_act", "g_first_norm", "d_widths", "d_act")},
+             **{f"model.{k}": ("model.arch", ("dcgan",)) for k in ("g_width", "d_width")},
+             "loss.gp_weight": ("loss.name", ("wgan-gp",)), "loss.clip": ("loss.name", ("wgan",)),
+             **{f"loss.{k}": ("loss.name", ("lsgan",)) for k in ("ls_a", "ls_b", "ls_c")}}
+
+
 class AdversarialGAN(Recipe):
     conditional = False
     augments = True
@@ -43,6 +50,7 @@ class AdversarialGAN(Recipe):
         if self.conditional and (data.y is None or not self.num_classes):
             raise GankitError(f"recipe '{cfg.recipe}' needs labels; dataset '{cfg.data.name}' has none "
                               "(use class subfolders with image-folder)")
+        self.refuse_unused(KEY_GATES)
         self.pack = m.pack
         if self.pack < 1 or cfg.train.batch_size % self.pack:
             raise GankitError(f"config key 'model.pack' must be >= 1 and divide train.batch_size "
