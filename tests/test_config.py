@@ -26,6 +26,7 @@ def test_set_overrides_parse_yaml_scalars():
     ("train.steps=0", "'train.steps' must be >= 1"),
     ("optim.D.name=adagrad", "optim.D.name"),
     ("train.on_nan=ignore", "train.on_nan"),
+    ("optim.D.eps=0", "'optim.D.eps' must be > 0"),
     ("nokey", "--set expects key=value"),
 ])
 def test_bad_overrides_are_one_line_errors(override, fragment):
@@ -72,3 +73,15 @@ def test_keys_the_run_would_ignore_are_refused(tmp_path, recipe, sets, fragment)
     with pytest.raises(GankitError, match=fragment.replace(".", r"\.")):
         gankit.fit(recipe, data="mnist-5k", steps=1, out=tmp_path / "run", overrides=sets)
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+@pytest.mark.parametrize("recipe", ["dcgan", "wgan"])
+def test_optimizer_takes_its_config(recipe):
+    import torch
+
+    from gankit.train.engine import build_optimizer
+
+    cfg = load_config(recipe, overrides=["optim.D.eps=1e-4", "optim.D.lr=3e-4"])
+    opt = build_optimizer([torch.nn.Parameter(torch.zeros(3))], cfg.optim.D)
+    assert type(opt).__name__ == {"dcgan": "Adam", "wgan": "RMSprop"}[recipe]
+    assert opt.param_groups[0]["eps"] == 1e-4 and opt.param_groups[0]["lr"] == 3e-4

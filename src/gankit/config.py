@@ -195,6 +195,8 @@ def validate(cfg: dict) -> None:
                 raise GankitError(f"config key 'optim.{player}.name' must be adam, rmsprop or sgd, got {o.get('name')!r}")
             if not o.get("lr", 0) > 0:
                 raise GankitError(f"config key 'optim.{player}.lr' must be > 0, got {o.get('lr')!r}")
+            if not o.get("eps", 1.0) > 0:
+                raise GankitError(f"config key 'optim.{player}.eps' must be > 0, got {o.get('eps')!r}")
     if cfg["eval"]["best_mode"] not in ("min", "max", "none"):
         raise GankitError(f"config key 'eval.best_mode' must be min, max or none, got {cfg['eval']['best_mode']!r}")
 

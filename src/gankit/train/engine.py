@@ -29,9 +29,10 @@ def build_optimizer(params, o) -> torch.optim.Optimizer:
     """Fused kernels where PyTorch has them: the optimizer step is a third of a small GAN's
     iteration on a CPU when each parameter is updated by separate element-wise ops."""
     if o.name == "adam":
-        return torch.optim.Adam(params, lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay, fused=True)
+        return torch.optim.Adam(params, lr=o.lr, betas=tuple(o.betas), eps=o.eps, weight_decay=o.weight_decay,
+                                fused=True)
     if o.name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=o.lr, weight_decay=o.weight_decay, foreach=True)
+        return torch.optim.RMSprop(params, lr=o.lr, eps=o.eps, weight_decay=o.weight_decay, foreach=True)
     return torch.optim.SGD(params, lr=o.lr, momentum=o.betas[0], weight_decay=o.weight_decay, fused=True)
 
 
