@@ -30,6 +30,7 @@ from gankit.losses import sgan_supervised  # noqa: E402
 from gankit.nets.sgan import NoisyMLPClassifier  # noqa: E402
 from gankit.recipes.sgan import choose_labelled  # noqa: E402
 from gankit.train.averaging import ema_warmup  # noqa: E402
+from gankit.train.engine import build_optimizer  # noqa: E402
 
 
 def sgan_run(root: Path, per_class: int, seed: int, steps: int, eval_every: int, out: Path) -> dict:
@@ -54,7 +55,7 @@ def supervised_run(root: Path, per_class: int, seed: int, steps: int) -> dict:
     xl, yl = to_float(x[idx]), y[idx]
     D = NoisyMLPClassifier(tuple(xl.shape[1:]), m.d_widths, 10, m.d_input_noise, m.d_hidden_noise, m.d_weight_norm)
     D.init_from_data(xl)  # as the recipe does, from the labelled images only
-    opt = torch.optim.Adam(D.parameters(), lr=o.lr, betas=tuple(o.betas))
+    opt = build_optimizer(D.parameters(), o)
     avg = AveragedModel(D, avg_fn=ema_warmup(cfg.train.d_ema), use_buffers=True) if cfg.train.d_ema else None
     loader = Loader(len(idx) * -(-b // len(idx)), b, seed + 7177)  # the recipe's labelled-batch order
     for _ in range(steps):

@@ -236,17 +236,18 @@ def test_gan_network_keys_sgan_does_not_use_are_refused(folder, tmp_path, overri
         fit_tiny(folder, tmp_path / "bad", steps=1, overrides=TINY + [override])
 
 
-BAR_1000_STEPS = 0.80
+BAR_1500_STEPS = 0.80
 
 
 # --- learning --------------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_sgan_with_100_labels_learns_mnist(tmp_path, mnist_root):
-    """Measured (seed 0, full MNIST, the default config, 1 thread): 84.8% test accuracy after 1,000
-    iterations (77.6% before D's weight norm followed the authors'); the bar leaves room for BLAS and
+    """Measured (full MNIST, the default config, 1 thread): 81.5 / 84.9 / 86.7% test accuracy after
+    1,000 iterations and 87.3 / 89.3 / 90.0% after 2,000 on seeds 0 / 1 / 2 (supervised-only on the
+    same 100 labels ends at 73-78% after 15,000); 1,500 iterations on seed 0 leave room for BLAS and
     thread-count differences."""
-    run = gankit.fit("sgan", data="mnist", data_root=str(mnist_root), steps=1000, labels_per_class=10,
-                     out=tmp_path / "run", overrides=["eval.every=1000", "train.report=false", "train.progress=false"])
+    run = gankit.fit("sgan", data="mnist", data_root=str(mnist_root), steps=1500, labels_per_class=10,
+                     out=tmp_path / "run", overrides=["eval.every=1500", "train.report=false", "train.progress=false"])
     assert len(json.loads((run / "labelled_subset.json").read_text())["indices"]) == 100
     acc = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if "eval/test_acc" in line]
-    assert acc[-1]["eval/test_acc"] >= BAR_1000_STEPS, f"SGAN reached only {acc[-1]['eval/test_acc']:.1%}"
+    assert acc[-1]["eval/test_acc"] >= BAR_1500_STEPS, f"SGAN reached only {acc[-1]['eval/test_acc']:.1%}"
