@@ -56,14 +56,15 @@ def digit_classifier(mnist_root, tmp_path_factory):
 
     from gankit.data import load_mnist, to_float
 
-    clf, acc = train_digit_classifier(mnist_root, epochs=1, width=16, label_smoothing=0.0,
+    clf, acc = train_digit_classifier(mnist_root, epochs=2, width=16, label_smoothing=0.0,
                                       out_dir=tmp_path_factory.mktemp("digit_classifier"))
     assert acc >= 0.98, f"test classifier reached only {acc:.2%}"
-    # tests threshold its confidence at 0.9: real digits must clear that bar (measured 95%)
+    # tests threshold its confidence at 0.9: real digits must clear that bar (measured 97%; after
+    # one epoch only 95%, which would make a sample-quality bar at 0.9 stricter than real data)
     x, _ = load_mnist(mnist_root, "test")
     with torch.no_grad():
         confident = (clf.eval()(to_float(x[:2000])).softmax(1).max(1).values >= 0.9).float().mean()
-    assert confident >= 0.93, f"only {confident:.1%} of real test digits are classified at confidence >= 0.9"
+    assert confident >= 0.96, f"only {confident:.1%} of real test digits are classified at confidence >= 0.9"
     return clf
 
 

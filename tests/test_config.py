@@ -63,6 +63,8 @@ def test_cli_prints_one_line_error(capsys):
 @pytest.mark.parametrize("recipe, sets, fragment", [
     ("dcgan", ["model.g_widths=[10,10]"], "'model.g_widths' is used only with model.arch = mlp, not dcgan"),
     ("gan", ["model.d_width=16"], "'model.d_width' is used only with model.arch = dcgan, not mlp"),
+    ("gan", ["model.g_fc=16"], "'model.g_fc' is used only with model.arch = dcgan, not mlp"),
+    ("dcgan", ["model.d_fc=-1"], "config key 'model.d_fc' must be >= 0"),
     ("gan", ["loss.name=lsgan", "loss.clip=0.02"], "'loss.clip' is used only with loss.name = wgan, not lsgan"),
     ("gan", ["loss.gp_weight=1"], "'loss.gp_weight' is used only with loss.name = wgan-gp, not bce"),
     ("gan", ["loss.ls_c=0.5"], "'loss.ls_c' is used only with loss.name = lsgan, not bce"),

@@ -32,8 +32,9 @@ def test_gan_covers_the_ring(tmp_path, one_thread):
 
 @pytest.mark.slow
 def test_dcgan_learns_mnist(tmp_path, mnist_root, digit_classifier):
-    run = gankit.fit("dcgan", data="mnist", data_root=str(mnist_root), steps=900, out=tmp_path / "dcgan",
-                       overrides=["train.report=false", "train.progress=false"])
+    """The default dcgan (FC hidden layers, G at 1e-3, EMA samples) on MNIST: the issue's bar."""
+    run = gankit.fit("dcgan", data="mnist", data_root=str(mnist_root), steps=2500, out=tmp_path / "dcgan",
+                     overrides=["train.report=false", "train.progress=false"])
     G = gankit.load_generator(run / "generator")
     x = gankit.sample(G, 1000, seed=0)
     with torch.no_grad():
@@ -42,9 +43,10 @@ def test_dcgan_learns_mnist(tmp_path, mnist_root, digit_classifier):
     confident = conf >= 0.9
     classes = torch.unique(pred[confident]).numel()
     assert classes >= 9, f"samples cover {classes}/10 classes"
-    # the issue asks for 80% (95% of real test digits clear 0.9 with this classifier); this bounded
-    # run reaches 22-28% at 750-1000 steps (measured), so the bar here guards against regressions only
-    assert confident.float().mean() >= 0.15, f"only {confident.float().mean():.1%} classified at confidence >= 0.9"
+    # 97% of real test digits clear 0.9 with this classifier. Measured on CPU, seeds 0 / 1: 80.6 / -
+    # after 1,500 steps, 82.6 / 80.8 after 2,000, 84.0 / 82.7 after 2,500, 83.4 / 84.2 after 3,000
+    # (docs/benchmarks.md)
+    assert confident.float().mean() >= 0.80, f"only {confident.float().mean():.1%} classified at confidence >= 0.9"
 
 
 # A bounded ring run for every loss family, each with its paper preset: G 3x128 ReLU+BN, D 2x128, z 2-D,

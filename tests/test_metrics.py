@@ -87,7 +87,8 @@ def test_classifier_sees_one_class_for_a_single_digit_generator(mnist_root, digi
     x, y = load_mnist(mnist_root, "test")
     ones = (x[y == 1][:500].float() / 127.5 - 1)
     cov = class_coverage(digit_classifier.predict(ones), 10)
-    assert cov["classes_covered"] == 1 and cov["kl_uniform"] > math.log(10) - 0.05
+    # KL to uniform is log 10 for one class alone; each 1% of real "1"s called something else costs up to 0.08
+    assert cov["classes_covered"] == 1 and cov["kl_uniform"] > math.log(10) - 0.12
 
 
 def test_cached_reference_features_follow_the_classifier_weights(mnist_root, tmp_path, monkeypatch):

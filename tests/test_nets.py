@@ -1,6 +1,7 @@
 """Network building blocks: checked against their definitions."""
 import pytest
 import torch
+from torch import nn
 
 from gankit.config import load_config
 from gankit.data import build_dataset
@@ -55,3 +56,25 @@ def test_packed_discriminator_judges_m_consecutive_samples_at_once(recipe, data,
     assert torch.allclose(logits, manual, atol=1e-5)
     with pytest.raises(GankitError, match="must be >= 1 and divide train.batch_size"):
         get_recipe_class(recipe)(load_config(recipe, overrides=[f"data.name={data}", "model.pack=3"]), r.data, "cpu")
+
+
+def test_dcgan_fc_layers_sit_after_z_and_before_the_logit(tmp_path):
+    """model.g_fc / model.d_fc: one hidden FC layer (InfoGAN's MNIST nets), normalised like the convs."""
+    from gankit.nets import load_pretrained
+    from gankit.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+
+    G = DCGANGenerator(z_dim=10, width=8, fc=24).eval()
+    assert [type(m) for m in G.stem] == [nn.Linear, nn.BatchNorm1d, nn.ReLU] and G.stem[0].out_features == 24
+    assert G.net[0].in_channels == 24
+    z = torch.randn(5, 10)
+    assert G(z).shape == (5, 1, 28, 28)
+    G.save_pretrained(tmp_path / "g")
+    assert torch.equal(load_pretrained(tmp_path / "g").eval()(z), G(z))
+    assert isinstance(DCGANGenerator(z_dim=10, width=8).stem, nn.Identity)
+
+    D = DCGANDiscriminator(width=8, fc=24, num_classes=10, cond="projection").eval()
+    x, y = torch.randn(5, 1, 28, 28), torch.arange(5)
+    assert D.feature_dim == 24 and D.features(x, y).shape == (5, 24) and D(x, y).shape == (5,)
+    assert isinstance(DCGANDiscriminator(width=8, fc=24, norm="instance").body[-2], nn.LayerNorm)
+    assert isinstance(DCGANDiscriminator(width=8, fc=24, norm="none").body[-2], nn.Identity)
+    assert DCGANDiscriminator(width=8).feature_dim == 16 * 7 * 7

@@ -230,7 +230,7 @@ def test_the_tested_and_exported_classifier_is_the_weight_average_of_d(folder, t
         fit_tiny(folder, tmp_path / "bad", steps=1, overrides=TINY + ["train.d_ema=1"])
 
 
-@pytest.mark.parametrize("override", ["model.pack=2", "model.d_norm=batch", "model.d_act=maxout"])
+@pytest.mark.parametrize("override", ["model.pack=2", "model.d_norm=batch", "model.d_act=maxout", "model.d_fc=64"])
 def test_gan_network_keys_sgan_does_not_use_are_refused(folder, tmp_path, override):
     with pytest.raises(GankitError, match=f"'{override.split('=')[0]}' is not used by recipe 'sgan'"):
         fit_tiny(folder, tmp_path / "bad", steps=1, overrides=TINY + [override])

@@ -4,6 +4,11 @@ G: z as a 1x1 map -> ConvTranspose to s0 x s0 (s0 = 7 for 28 px, else 4) -> k st
 ConvTranspose blocks with BatchNorm + ReLU, halving the width each time -> Tanh.
 D mirrors it: stride-2 convs with LeakyReLU(0.2) (no norm on the first), then a valid
 s0 x s0 conv to one logit per image.
+
+``fc > 0`` adds one fully connected hidden layer of that width: in G between z and the first
+ConvTranspose, in D between the last conv and the logit (the MNIST networks of InfoGAN, Chen et
+al. 2016). Radford et al. drop such layers; at 28 px, where G and D have only two conv levels,
+they make digits clean far sooner (docs/benchmarks.md).
 """
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from torch import nn
 
 from ..errors import GankitError
 from .base import register
-from .blocks import ConditionalHead, LabelProjection, check_cond, norm2d, one_hot
+from .blocks import ConditionalHead, LabelProjection, check_cond, norm1d, norm2d, one_hot
 
 
 def _levels(image_size: int) -> tuple[int, int]:
@@ -25,15 +30,22 @@ def _levels(image_size: int) -> tuple[int, int]:
     raise GankitError(f"DCGAN supports image sizes 4*2^k or 7*2^k (28, 32, 64, 128...), got {image_size}")
 
 
+def _fc(n_in: int, n_out: int, norm: str, act: nn.Module) -> list[nn.Module]:
+    """A hidden fully connected layer; its norm follows the conv layers' (instance -> layer norm)."""
+    return [nn.Linear(n_in, n_out), norm1d({"instance": "layer"}.get(norm, norm), n_out), act]
+
+
 @register
 class DCGANGenerator(nn.Module):
     def __init__(self, z_dim: int = 100, channels: int = 1, image_size: int = 28, width: int = 64,
-                 num_classes: int = 0, norm: str = "batch"):
+                 num_classes: int = 0, norm: str = "batch", fc: int = 0):
         super().__init__()
         self.z_dim, self.num_classes = z_dim, num_classes
         s0, k = _levels(image_size)
         ch = width * 2 ** (k - 1)
-        layers = [nn.ConvTranspose2d(z_dim + num_classes, ch, s0, 1, 0, bias=False), norm2d(norm, ch), nn.ReLU(True)]
+        n_in = z_dim + num_classes
+        self.stem = nn.Sequential(*_fc(n_in, fc, norm, nn.ReLU(True))) if fc else nn.Identity()
+        layers = [nn.ConvTranspose2d(fc or n_in, ch, s0, 1, 0, bias=False), norm2d(norm, ch), nn.ReLU(True)]
         for _ in range(k - 1):
             layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False), norm2d(norm, ch // 2), nn.ReLU(True)]
             ch //= 2
@@ -43,7 +55,7 @@ class DCGANGenerator(nn.Module):
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if self.num_classes:
             z = torch.cat([z, one_hot(y, self.num_classes)], 1)
-        return self.net(z[:, :, None, None])
+        return self.net(self.stem(z)[:, :, None, None])
 
 
 @register
@@ -52,7 +64,7 @@ class DCGANDiscriminator(ConditionalHead):
     or through a projection head (``cond="projection"``, see :class:`~gankit.nets.blocks.LabelProjection`)."""
 
     def __init__(self, channels: int = 1, image_size: int = 28, width: int = 64, num_classes: int = 0,
-                 out_dim: int = 1, norm: str = "batch", cond: str = "concat"):
+                 out_dim: int = 1, norm: str = "batch", cond: str = "concat", fc: int = 0):
         super().__init__()
         self.num_classes = num_classes
         s0, k = _levels(image_size)
@@ -62,9 +74,10 @@ class DCGANDiscriminator(ConditionalHead):
         for _ in range(k - 1):
             layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=norm == "none"), norm2d(norm, ch * 2), nn.LeakyReLU(0.2, True)]
             ch *= 2
-        self.body = nn.Sequential(*layers, nn.Flatten())
-        self.feature_dim = ch * s0 * s0
-        self.head = nn.Linear(self.feature_dim, out_dim)  # = a valid s0 x s0 conv
+        hidden = _fc(ch * s0 * s0, fc, norm, nn.LeakyReLU(0.2, True)) if fc else []
+        self.body = nn.Sequential(*layers, nn.Flatten(), *hidden)
+        self.feature_dim = fc or ch * s0 * s0
+        self.head = nn.Linear(self.feature_dim, out_dim)  # without fc: a valid s0 x s0 conv
         self.project = LabelProjection(num_classes, self.feature_dim) if num_classes and cond == "projection" else None
 
     def features(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:

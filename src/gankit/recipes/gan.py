@@ -34,7 +34,7 @@ def build_augment(cfg, channels: int):
 
 # keys read only for one network family or loss family (see Recipe.refuse_unused)
 KEY_GATES = {**{f"model.{k}": ("model.arch", ("mlp",)) for k in ("g_widths", "g_act", "g_first_norm", "d_widths", "d_act")},
-             **{f"model.{k}": ("model.arch", ("dcgan",)) for k in ("g_width", "d_width")},
+             **{f"model.{k}": ("model.arch", ("dcgan",)) for k in ("g_width", "d_width", "g_fc", "d_fc")},
              "loss.gp_weight": ("loss.name", ("wgan-gp",)), "loss.clip": ("loss.name", ("wgan",)),
              **{f"loss.{k}": ("loss.name", ("lsgan",)) for k in ("ls_a", "ls_b", "ls_c")}}
 
@@ -80,8 +80,11 @@ class AdversarialGAN(Recipe):
             D = MLPDiscriminator((shape[0] * self.pack, *shape[1:]), m.d_widths, m.d_act, m.d_norm, 0.0, k, cond=m.d_cond)
         elif m.arch == "dcgan":
             self.require_kind("image")
-            G = DCGANGenerator(m.z_dim, d.channels, d.image_size, m.g_width, k, m.g_norm)
-            D = DCGANDiscriminator(d.channels * self.pack, d.image_size, m.d_width, k, 1, m.d_norm, cond=m.d_cond)
+            for key in ("g_fc", "d_fc"):
+                if m[key] < 0:
+                    raise GankitError(f"config key 'model.{key}' must be >= 0 (0 = no hidden FC layer), got {m[key]}")
+            G = DCGANGenerator(m.z_dim, d.channels, d.image_size, m.g_width, k, m.g_norm, m.g_fc)
+            D = DCGANDiscriminator(d.channels * self.pack, d.image_size, m.d_width, k, 1, m.d_norm, cond=m.d_cond, fc=m.d_fc)
         else:
             raise GankitError(f"config key 'model.arch' must be mlp or dcgan, got {m.arch!r}")
         return G, D

@@ -54,7 +54,7 @@ def choose_labelled(y: Tensor, per_class: int, seed: int) -> Tensor:
 
 
 # gan-network keys that sgan's config inherits (from configs/gan.yaml) and never reads
-UNUSED_GAN_KEYS = ("pack", "d_act", "d_norm", "d_cond", "g_width", "d_width")
+UNUSED_GAN_KEYS = ("pack", "d_act", "d_norm", "d_cond", "g_width", "d_width", "g_fc", "d_fc")
 
 
 class SGAN(Recipe):
