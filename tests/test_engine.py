@@ -151,7 +151,11 @@ def test_ema_decay_warms_up():
     """Early EMA updates follow G closely; late ones use the configured decay."""
     from gankit.train.averaging import ema_warmup
 
-    avg = ema_warmup(0.999)
-    a, c = torch.zeros(3), torch.ones(3)
-    assert torch.allclose(avg(a, c, torch.tensor(0)), torch.full((3,), 0.9))        # d = 1/10
-    assert torch.allclose(avg(a, c, torch.tensor(10**6)), torch.full((3,), 0.001))  # d = 0.999
+    avg = ema_warmup(0.999)  # updates AveragedModel's tensors in place, a device's list at once
+    for n, expected in ((0, 0.9), (10**6, 0.001)):  # d = 1/10, then the configured 0.999
+        a, b = [torch.zeros(3), torch.zeros(2)], [torch.ones(3), torch.ones(2)]
+        avg(a, b, torch.tensor(n))
+        assert torch.allclose(torch.cat(a), torch.full((5,), expected))
+    counter = [torch.tensor(10)]  # BatchNorm's num_batches_tracked: the same rule, truncated
+    avg(counter, [torch.tensor(20)], torch.tensor(0))
+    assert counter[0].item() == 19 and counter[0].dtype == torch.int64

@@ -101,7 +101,7 @@ class SGAN(Recipe):
         decay = cfg.train.d_ema
         if not 0 <= decay < 1:
             raise GankitError(f"config key 'train.d_ema' must be in [0, 1), got {decay}")
-        self.D_avg = AveragedModel(self.D, avg_fn=ema_warmup(decay), use_buffers=True) if decay else None
+        self.D_avg = AveragedModel(self.D, multi_avg_fn=ema_warmup(decay), use_buffers=True) if decay else None
         self.players = {"D": [self.D], "G": [self.G]}
         self.w_unsup = cfg.loss.unsupervised_weight
         self.test = self._test_split() if cfg.eval.metric else None

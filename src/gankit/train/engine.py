@@ -66,7 +66,7 @@ class Trainer:
         self.base_lr = {p: cfg.optim[p].lr for p in self.params}
 
         G = self.recipe.generator()
-        self.ema = AveragedModel(G, avg_fn=ema_warmup(t.ema), use_buffers=True) if t.ema > 0 else None
+        self.ema = AveragedModel(G, multi_avg_fn=ema_warmup(t.ema), use_buffers=True) if t.ema > 0 else None
         self.fixed = self.recipe.fixed_inputs(t.sample_n)
         self.alarms = Alarms(cfg.monitor, classify=self._domain_classifier())
         self.rt = RtWindow(cfg.monitor.rt_window)
