@@ -7,7 +7,9 @@ the figure is the ratio of training images per second (median of alternating rou
 Achieved GFLOP/s is counted with torch.utils.flop_counter and set against a 2048^2 matmul measured
 in the same run.
 
-    python bench/throughput.py [--rounds 3] [--mnist-root ../shared/data/mnist]
+    python bench/throughput.py [--rounds 3] [--mnist-root ../shared/data/mnist] [--set model.g_fc=0 ...]
+
+``--set`` changes the networks (or anything else) of both contenders alike.
 """
 from __future__ import annotations
 
@@ -33,8 +35,11 @@ from gankit.train import Trainer  # noqa: E402
 ITERS = {"gan": (60, 300), "dcgan": (10, 40)}  # (warm-up, measured) iterations
 
 
+SETS: list[str] = []  # --set overrides, applied to gankit's config and to the reference's networks
+
+
 def gankit_config(recipe: str, batch: int, mnist_root: Path, steps: int, log_every: int):
-    return load_config(recipe, overrides=[
+    return load_config(recipe, overrides=[*SETS, 
         "data.name=mnist", f"data.root={mnist_root}", f"train.batch_size={batch}", f"train.steps={steps}",
         f"train.log_every={log_every}", "train.sample_every=1000000", "train.ckpt_every=1000000",
         "train.report=false", "train.progress=false", "device=cpu"])
@@ -76,7 +81,7 @@ def reference_loop(recipe: str, batch: int, tv_root: Path, iters: int, warm: int
     import torchvision.transforms as T
     from torchvision.datasets import MNIST
 
-    cfg = load_config(recipe, overrides=["data.name=mnist"])
+    cfg = load_config(recipe, overrides=[*SETS, "data.name=mnist"])
     from gankit.data import ImageData
     from gankit.recipes import get_recipe_class
 
@@ -124,7 +129,9 @@ def main() -> None:
     ap.add_argument("--batches", type=int, nargs="+", default=[64, 128])
     ap.add_argument("--recipes", nargs="+", default=["gan", "dcgan"])
     ap.add_argument("--mnist-root", type=Path, default=None)
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override for both loops")
     args = ap.parse_args()
+    SETS.extend(args.set)
     root = args.mnist_root or (default_data_root() or Path("missing")) / "mnist"
     if not (root / "train-images-idx3-ubyte.gz").is_file():
         sys.exit(f"MNIST IDX files not found in {root}; pass --mnist-root or set GANKIT_DATA")
@@ -156,7 +163,7 @@ def main() -> None:
             "gankit_pct_of_matmul"]
     md = f"matmul ceiling {ceiling:.1f} GFLOP/s, {torch.get_num_threads()} threads\n\n" + md_table(rows, cols)
     print(md)
-    write_results("throughput", {"env": environment(), "matmul_gflops": ceiling, "rows": rows}, md)
+    write_results("throughput", {"env": environment(), "matmul_gflops": ceiling, "overrides": SETS, "rows": rows}, md)
 
 
 if __name__ == "__main__":
