@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import torch
-from torch.optim.swa_utils import AveragedModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import environment, md_table, write_results  # noqa: E402
@@ -29,7 +28,7 @@ from gankit.data import Loader, default_data_root, load_mnist, to_float  # noqa:
 from gankit.losses import sgan_supervised  # noqa: E402
 from gankit.nets.sgan import NoisyMLPClassifier  # noqa: E402
 from gankit.recipes.sgan import choose_labelled  # noqa: E402
-from gankit.train.averaging import ema_warmup  # noqa: E402
+from gankit.train.averaging import ema_model  # noqa: E402
 from gankit.train.engine import build_optimizer  # noqa: E402
 
 
@@ -56,7 +55,7 @@ def supervised_run(root: Path, per_class: int, seed: int, steps: int) -> dict:
     D = NoisyMLPClassifier(tuple(xl.shape[1:]), m.d_widths, 10, m.d_input_noise, m.d_hidden_noise, m.d_weight_norm)
     D.init_from_data(xl)  # as the recipe does, from the labelled images only
     opt = build_optimizer(D.parameters(), o)
-    avg = AveragedModel(D, avg_fn=ema_warmup(cfg.train.d_ema), use_buffers=True) if cfg.train.d_ema else None
+    avg = ema_model(D, cfg.train.d_ema) if cfg.train.d_ema else None
     loader = Loader(len(idx) * -(-b // len(idx)), b, seed + 7177)  # the recipe's labelled-batch order
     for _ in range(steps):
         i = loader.next_indices() % len(idx)

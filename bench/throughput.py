@@ -39,7 +39,7 @@ SETS: list[str] = []  # --set overrides, applied to gankit's config and to the r
 
 
 def gankit_config(recipe: str, batch: int, mnist_root: Path, steps: int, log_every: int):
-    return load_config(recipe, overrides=[*SETS, 
+    return load_config(recipe, overrides=[*SETS,
         "data.name=mnist", f"data.root={mnist_root}", f"train.batch_size={batch}", f"train.steps={steps}",
         f"train.log_every={log_every}", "train.sample_every=1000000", "train.ckpt_every=1000000",
         "train.report=false", "train.progress=false", "device=cpu"])

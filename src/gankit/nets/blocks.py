@@ -40,7 +40,10 @@ def maxout_pieces(act: str) -> int:
 
 
 def norm1d(kind: str, n: int) -> nn.Module:
-    return {"batch": lambda: nn.BatchNorm1d(n), "layer": lambda: nn.LayerNorm(n), "none": nn.Identity}[kind]()
+    kinds = {"batch": lambda: nn.BatchNorm1d(n), "layer": lambda: nn.LayerNorm(n), "none": nn.Identity}
+    if kind not in kinds:
+        raise GankitError(f"unknown norm '{kind}'; choose one of: {', '.join(kinds)}")
+    return kinds[kind]()
 
 
 def norm2d(kind: str, n: int) -> nn.Module:

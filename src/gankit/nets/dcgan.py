@@ -44,8 +44,8 @@ class DCGANGenerator(nn.Module):
         s0, k = _levels(image_size)
         ch = width * 2 ** (k - 1)
         n_in = z_dim + num_classes
-        self.stem = nn.Sequential(*_fc(n_in, fc, norm, nn.ReLU(True))) if fc else nn.Identity()
         layers = [nn.ConvTranspose2d(fc or n_in, ch, s0, 1, 0, bias=False), norm2d(norm, ch), nn.ReLU(True)]
+        self.stem = nn.Sequential(*_fc(n_in, fc, norm, nn.ReLU(True))) if fc else nn.Identity()
         for _ in range(k - 1):
             layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False), norm2d(norm, ch // 2), nn.ReLU(True)]
             ch //= 2

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import torch
 from torch import Tensor
-from torch.optim.swa_utils import AveragedModel
 
 from ..config import Config, recipe_defaults
 from ..data import Loader, build_dataset, to_float
@@ -32,7 +31,7 @@ from ..losses.semisupervised import feature_matching, sgan_d_unsupervised, sgan_
 from ..nets import init_weights
 from ..nets.mlp import MLPGenerator
 from ..nets.sgan import NoisyMLPClassifier
-from ..train.averaging import ema_warmup
+from ..train.averaging import ema_model
 from ..train.monitors import d_stats
 from .base import Phase, Recipe, StepOut
 
@@ -101,7 +100,7 @@ class SGAN(Recipe):
         decay = cfg.train.d_ema
         if not 0 <= decay < 1:
             raise GankitError(f"config key 'train.d_ema' must be in [0, 1), got {decay}")
-        self.D_avg = AveragedModel(self.D, multi_avg_fn=ema_warmup(decay), use_buffers=True) if decay else None
+        self.D_avg = ema_model(self.D, decay) if decay else None
         self.players = {"D": [self.D], "G": [self.G]}
         self.w_unsup = cfg.loss.unsupervised_weight
         self.test = self._test_split() if cfg.eval.metric else None

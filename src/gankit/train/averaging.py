@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
+from torch.optim.swa_utils import AveragedModel
 
 
 def ema_warmup(decay: float):
@@ -21,3 +22,8 @@ def ema_warmup(decay: float):
             for a, c in zip(averaged, current):
                 a.copy_(a * d + c * (1 - d))
     return update
+
+
+def ema_model(net: nn.Module, decay: float) -> AveragedModel:
+    """An EMA copy of ``net`` (parameters and buffers) that :func:`ema_warmup` updates."""
+    return AveragedModel(net, multi_avg_fn=ema_warmup(decay), use_buffers=True)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torch.optim.swa_utils import AveragedModel
 
 from ..config import Config, save_config
 from ..data import Batches, build_dataset, save_grid, save_points
@@ -16,7 +15,7 @@ from ..errors import GankitError
 from ..recipes import get_recipe_class
 from . import distributed as D
 from .alarms import Alarms
-from .averaging import ema_warmup
+from .averaging import ema_model
 from .checkpoint import latest_checkpoint, load_checkpoint, prune, save_atomic
 from .monitors import RtWindow
 
@@ -66,7 +65,7 @@ class Trainer:
         self.base_lr = {p: cfg.optim[p].lr for p in self.params}
 
         G = self.recipe.generator()
-        self.ema = AveragedModel(G, multi_avg_fn=ema_warmup(t.ema), use_buffers=True) if t.ema > 0 else None
+        self.ema = ema_model(G, t.ema) if t.ema > 0 else None
         self.fixed = self.recipe.fixed_inputs(t.sample_n)
         self.alarms = Alarms(cfg.monitor, classify=self._domain_classifier())
         self.rt = RtWindow(cfg.monitor.rt_window)
