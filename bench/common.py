@@ -23,9 +23,9 @@ def environment() -> dict:
             "date": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 
-def matmul_ceiling(n: int = 2048, repeats: int = 10) -> float:
-    """GFLOP/s of an n x n float32 matmul: the machine's practical compute ceiling."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def matmul_ceiling(n: int = 2048, repeats: int = 10, dtype: torch.dtype = torch.float32) -> float:
+    """GFLOP/s of an n x n matmul: the machine's practical compute ceiling in that dtype."""
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     a @ b
     best = float("inf")
     for _ in range(repeats):

@@ -4,8 +4,10 @@ The reference is written the way most published GAN scripts are: torchvision MNI
 DataLoader with per-item PIL transforms, BCE on D's outputs, separate optimizer steps, G's loss
 backpropagated through D's weights too. Both run the same G and D classes and the same batch size;
 the figure is the ratio of training images per second (median of alternating rounds, after warm-up).
-Achieved GFLOP/s is counted with torch.utils.flop_counter and set against a 2048^2 matmul measured
-in the same run.
+Achieved GFLOP/s is counted with torch.utils.flop_counter and set against a 2048^2 float32 matmul
+measured in the same run (the bfloat16 one is reported too). gankit runs its default precision
+(``train.precision=auto``: bf16 for images where the CPU multiplies bfloat16 natively); the
+reference runs float32, as published scripts do. ``--set train.precision=fp32`` compares like with like.
 
     python bench/throughput.py [--rounds 3] [--mnist-root ../shared/data/mnist] [--set model.g_fc=0 ...]
 
@@ -45,15 +47,16 @@ def gankit_config(recipe: str, batch: int, mnist_root: Path, steps: int, log_eve
         "train.report=false", "train.progress=false", "device=cpu"])
 
 
-def gankit_run(recipe: str, batch: int, mnist_root: Path) -> float:
-    """Images/s of a real gankit training run: the engine's own speed log, median over the log
-    intervals after the first (warm-up) one."""
+def gankit_run(recipe: str, batch: int, mnist_root: Path) -> tuple[float, str]:
+    """Images/s of a real gankit training run (the engine's own speed log, median over the log
+    intervals after the first (warm-up) one) and the precision it resolved to."""
     warm, measured = ITERS[recipe]
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(gankit_config(recipe, batch, mnist_root, warm + measured, warm), Path(tmp) / "run")
         _fit(trainer)
         lines = [json.loads(line) for line in open(trainer.log_path)]
-    return statistics.median(line["speed/img_per_s"] for line in lines[1:] if "speed/img_per_s" in line)
+    speed = statistics.median(line["speed/img_per_s"] for line in lines[1:] if "speed/img_per_s" in line)
+    return speed, trainer.cfg.train.precision
 
 
 def _fit(trainer: Trainer) -> None:
@@ -137,33 +140,37 @@ def main() -> None:
         sys.exit(f"MNIST IDX files not found in {root}; pass --mnist-root or set GANKIT_DATA")
     scratch = Path(tempfile.mkdtemp())
     tv_root = torchvision_mnist_root(root, scratch)
-    ceiling = matmul_ceiling()
-    print(f"matmul ceiling: {ceiling:.1f} GFLOP/s, threads {torch.get_num_threads()}")
+    ceiling, ceiling_bf16 = matmul_ceiling(), matmul_ceiling(dtype=torch.bfloat16)
+    print(f"matmul ceiling: {ceiling:.1f} GFLOP/s float32, {ceiling_bf16:.1f} bfloat16, threads {torch.get_num_threads()}")
     rows = []
     for recipe in args.recipes:
         warm, measured = ITERS[recipe]
         for batch in args.batches:
             ours, ref = [], []
             for r in range(args.rounds):  # alternate so that machine load hits both alike
-                ours.append(gankit_run(recipe, batch, root))
+                speed, precision = gankit_run(recipe, batch, root)
+                ours.append(speed)
                 ref.append(reference_loop(recipe, batch, tv_root, measured, warm))
                 print(f"{recipe} b{batch} round {r}: gankit {ours[-1]:.0f} img/s, reference {ref[-1]:.0f} img/s")
             f_ours = gankit_flops(recipe, batch, root)
             f_ref = reference_loop(recipe, batch, tv_root, 0, 0, count_flops=True)
             o, rf = statistics.median(ours), statistics.median(ref)
             rows.append({
-                "recipe": recipe, "batch": batch, "gankit_img_s": o, "reference_img_s": rf, "ratio": o / rf,
+                "recipe": recipe, "batch": batch, "precision": precision, "gankit_img_s": o, "reference_img_s": rf, "ratio": o / rf,
                 "gankit_gflops": f_ours / batch * o / 1e9, "reference_gflops": f_ref / batch * rf / 1e9,
                 "gankit_pct_of_matmul": 100 * f_ours / batch * o / 1e9 / ceiling,
+                "gankit_pct_of_bf16_matmul": 100 * f_ours / batch * o / 1e9 / ceiling_bf16,
                 "gankit_rounds": ours, "reference_rounds": ref,
                 "flops_per_iter_gankit": f_ours, "flops_per_iter_reference": f_ref})
-            print(f"== {recipe} b{batch}: ratio {o / rf:.2f}x, gankit {rows[-1]['gankit_gflops']:.1f} GFLOP/s "
-                  f"({rows[-1]['gankit_pct_of_matmul']:.0f}% of matmul)")
-    cols = ["recipe", "batch", "gankit_img_s", "reference_img_s", "ratio", "gankit_gflops", "reference_gflops",
-            "gankit_pct_of_matmul"]
-    md = f"matmul ceiling {ceiling:.1f} GFLOP/s, {torch.get_num_threads()} threads\n\n" + md_table(rows, cols)
+            print(f"== {recipe} b{batch} ({precision}): ratio {o / rf:.2f}x, gankit {rows[-1]['gankit_gflops']:.1f} "
+                  f"GFLOP/s ({rows[-1]['gankit_pct_of_matmul']:.0f}% of the float32 matmul)")
+    cols = ["recipe", "batch", "precision", "gankit_img_s", "reference_img_s", "ratio", "gankit_gflops", "reference_gflops",
+            "gankit_pct_of_matmul", "gankit_pct_of_bf16_matmul"]
+    md = (f"matmul ceiling {ceiling:.1f} GFLOP/s float32, {ceiling_bf16:.1f} bfloat16, "
+          f"{torch.get_num_threads()} threads\n\n" + md_table(rows, cols))
     print(md)
-    write_results("throughput", {"env": environment(), "matmul_gflops": ceiling, "overrides": SETS, "rows": rows}, md)
+    write_results("throughput", {"env": environment(), "matmul_gflops": ceiling, "matmul_gflops_bf16": ceiling_bf16,
+                                 "overrides": SETS, "rows": rows}, md)
 
 
 if __name__ == "__main__":

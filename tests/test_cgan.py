@@ -28,7 +28,7 @@ def test_cgan_needs_labels(tmp_path):
 
 @pytest.mark.slow
 def test_cgan_samples_are_the_asked_class(tmp_path, mnist_root, digit_classifier):
-    run = gankit.fit("cgan", data="mnist", data_root=str(mnist_root), steps=1000, out=tmp_path / "cgan",
+    run = gankit.fit("cgan", data="mnist", data_root=str(mnist_root), steps=1500, out=tmp_path / "cgan",
                      overrides=["train.report=false", "train.progress=false"])
     G = gankit.load_generator(run / "generator")
     hits = []
@@ -36,8 +36,9 @@ def test_cgan_samples_are_the_asked_class(tmp_path, mnist_root, digit_classifier
         x = gankit.sample(G, 100, seed=label, label=label)
         hits.append((digit_classifier.predict(x) == label).float().mean())
     acc = torch.stack(hits).mean()
-    # the default samples from an EMA of G: 96.8% on seeds 0 and 1 (one thread); G's own last weights
-    # gave 94-97% depending on the run (94.7% here, on two threads); 78.5% with DCGAN's 1:1 schedule
+    # the default samples from an EMA of G. After 1,000 steps, seeds 0 / 1: 96.5 / 96.5% in float32,
+    # 94.5 / 97.0% in bf16 (the default precision on a CPU with AVX512-BF16): too close to the bar, so
+    # 1,500 steps: 97.0 / 97.8% in bf16. G's own last weights gave 94-97%; DCGAN's 1:1 schedule 78.5%
     assert acc >= 0.95, f"only {acc:.1%} of conditional samples are the asked class ({[round(float(h), 2) for h in hits]})"
 
 

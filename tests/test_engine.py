@@ -28,9 +28,10 @@ def _weights(run_dir):
     return load_checkpoint(latest_checkpoint(Path(run_dir) / "checkpoints"))
 
 
-def test_resume_is_bit_identical(tmp_path):
-    _train(tmp_path / "straight", "--steps", "30")
-    _train(tmp_path / "split", "--steps", "15")
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_resume_is_bit_identical(tmp_path, precision):
+    _train(tmp_path / "straight", "--steps", "30", "--set", f"train.precision={precision}")
+    _train(tmp_path / "split", "--steps", "15", "--set", f"train.precision={precision}")
     assert main(["train", "--resume", str(tmp_path / "split"), "--steps", "30"]) == 0
     a, b = _weights(tmp_path / "straight"), _weights(tmp_path / "split")
     assert a["step"] == b["step"] == 30
@@ -159,3 +160,46 @@ def test_ema_decay_warms_up():
     counter = [torch.tensor(10)]  # BatchNorm's num_batches_tracked: the same rule, truncated
     avg(counter, [torch.tensor(20)], torch.tensor(0))
     assert counter[0].item() == 19 and counter[0].dtype == torch.int64
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_bf16_runs_forward_passes_in_bfloat16_and_keeps_float32_state(tmp_path, precision):
+    """bf16 autocasts the steps' convolutions and matmuls; weights, gradients, Adam's moments and the
+    losses stay float32, and the run's saved config names the precision."""
+    from gankit.api import resolve_config
+    from gankit.train import Trainer
+
+    cfg = resolve_config("dcgan", data="mnist-5k", steps=2, batch_size=16, overrides=[
+        "model.g_width=8", "model.d_width=8", "data.limit=64", "train.report=false", "train.progress=false",
+        f"train.precision={precision}"])
+    trainer = Trainer(cfg, tmp_path / "r")
+    seen = []
+    trainer.recipe.D.register_forward_hook(lambda mod, inp, out: seen.append(out.dtype))
+    losses = []
+    for phase in trainer.phases:
+        with trainer.autocast():
+            out = phase.fn(next(trainer.batches) if phase.batch == "new" else None)
+        losses += [loss.dtype for loss in out.losses.values()]
+        trainer.apply(out, False)
+    expected = torch.bfloat16 if precision == "bf16" else torch.float32
+    assert seen and set(seen) == {expected}
+    assert set(losses) == {torch.float32}
+    for opt in trainer.opts.values():
+        for group in opt.param_groups:
+            for p in group["params"]:
+                assert p.dtype == p.grad.dtype == opt.state[p]["exp_avg"].dtype == torch.float32
+    trainer.fit()
+    assert "precision: " + precision in (tmp_path / "r" / "config.yaml").read_text()
+
+
+def test_auto_precision_is_bf16_only_for_images_on_a_native_bf16_cpu(monkeypatch):
+    from gankit.train import precision as P
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    for native, device, kind, expected in ((True, cpu, "image", "bf16"), (True, cpu, "paired", "bf16"),
+                                           (True, cpu, "points", "fp32"), (False, cpu, "image", "fp32"),
+                                           (True, cuda, "image", "fp32")):
+        monkeypatch.setattr(P, "native_bf16", lambda device, native=native: native)
+        assert P.resolve_precision("auto", device, kind) == expected
+    assert P.resolve_precision("fp32", cpu, "image") == "fp32"
+    assert P.resolve_precision("bf16", cuda, "points") == "bf16"

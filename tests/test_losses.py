@@ -82,3 +82,28 @@ def test_wgan_clipping_keeps_weights_in_range(tmp_path):
     D = load_checkpoint(latest_checkpoint(tmp_path / "w" / "checkpoints"))["nets"]["D"]
     weights = [v for k, v in D.items() if k.endswith("weight") or k.endswith("bias")]
     assert max(v.abs().max().item() for v in weights) <= 0.01 + 1e-7
+
+
+@pytest.mark.parametrize("name", ["d_bce", "g_bce_saturating", "g_bce_nonsaturating", "d_lsgan", "g_lsgan",
+                                  "d_wasserstein", "g_wasserstein", "d_hinge", "g_hinge", "l1",
+                                  "sgan_d_unsupervised", "sgan_g_nonsaturating", "feature_matching"])
+def test_losses_compute_in_float32_on_bfloat16_logits(name):
+    """Under bf16 autocast the networks return bfloat16: the loss, and the gradient it sends back,
+    must be the float32 ones of the same (upcast) logits."""
+    import gankit.losses as L
+
+    fn = getattr(L, name)
+    args = [REAL, FAKE] if name.startswith("d_") or name in ("l1", "sgan_d_unsupervised", "feature_matching") else [FAKE]
+    if name.startswith("sgan") or name == "feature_matching":
+        args = [a.reshape(1, 3).repeat(2, 1) for a in args]
+    low = [a.bfloat16() for a in args]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = fn(*low)
+        grads = _grad(fn, *low)
+    want = fn(*[a.float() for a in low])
+    assert got.dtype == torch.float32 and got.item() == want.item()
+    for g, w in zip(grads, _grad(fn, *[a.float() for a in low])):
+        if w is None:  # feature matching holds the real features fixed
+            assert g is None
+            continue
+        assert g.dtype == torch.bfloat16 and torch.equal(g, w.bfloat16())

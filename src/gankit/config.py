@@ -187,6 +187,8 @@ def validate(cfg: dict) -> None:
             raise GankitError(f"config key 'train.{key}' must be >= 1, got {t[key]}")
     if not 0.0 <= t["ema"] < 1.0:
         raise GankitError(f"config key 'train.ema' must be in [0, 1), got {t['ema']}")
+    if t["precision"] not in ("auto", "fp32", "bf16"):
+        raise GankitError(f"config key 'train.precision' must be auto, fp32 or bf16, got {t['precision']!r}")
     if t["on_nan"] not in ("stop", "rollback"):
         raise GankitError(f"config key 'train.on_nan' must be 'stop' or 'rollback', got {t['on_nan']!r}")
     for player, o in cfg["optim"].items():

@@ -14,52 +14,62 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..errors import GankitError
+from .dtype import in_float32
 
 
+@in_float32
 def d_bce(real: Tensor, fake: Tensor) -> Tensor:
     """Goodfellow et al. 2014, D maximises E[log D(x)] + E[log(1 - D(G(z)))]:
     L_D = E[softplus(-D_logit(x))] + E[softplus(D_logit(G(z)))]."""
     return F.softplus(-real).mean() + F.softplus(fake).mean()
 
 
+@in_float32
 def g_bce_saturating(fake: Tensor) -> Tensor:
     """The minimax G loss, L_G = E[log(1 - D(G(z)))] = -E[softplus(D_logit(G(z)))].
     Its gradient vanishes when D(G(z)) ~ 0, i.e. early in training (Goodfellow et al. 2014, §3)."""
     return -F.softplus(fake).mean()
 
 
+@in_float32
 def g_bce_nonsaturating(fake: Tensor) -> Tensor:
     """The non-saturating G loss, L_G = -E[log D(G(z))] = E[softplus(-D_logit(G(z)))]:
     same fixed point, strong gradients when D rejects the samples (Goodfellow et al. 2014, §3)."""
     return F.softplus(-fake).mean()
 
 
+@in_float32
 def d_lsgan(real: Tensor, fake: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     """Mao et al. 2017, eq. 2: L_D = 1/2 E[(D(x) - b)^2] + 1/2 E[(D(G(z)) - a)^2], on raw outputs."""
     return 0.5 * ((real - b) ** 2).mean() + 0.5 * ((fake - a) ** 2).mean()
 
 
+@in_float32
 def g_lsgan(fake: Tensor, c: float = 1.0) -> Tensor:
     """Mao et al. 2017, eq. 2: L_G = 1/2 E[(D(G(z)) - c)^2]."""
     return 0.5 * ((fake - c) ** 2).mean()
 
 
+@in_float32
 def d_wasserstein(real: Tensor, fake: Tensor) -> Tensor:
     """Arjovsky et al. 2017: the critic maximises E[f(x)] - E[f(G(z))]; L_D = E[f(G(z))] - E[f(x)].
     Lipschitz continuity comes from weight clipping (WGAN) or a gradient penalty (WGAN-GP)."""
     return fake.mean() - real.mean()
 
 
+@in_float32
 def g_wasserstein(fake: Tensor) -> Tensor:
     """Arjovsky et al. 2017: L_G = -E[f(G(z))]."""
     return -fake.mean()
 
 
+@in_float32
 def d_hinge(real: Tensor, fake: Tensor) -> Tensor:
     """Lim & Ye 2017; Miyato et al. 2018: L_D = E[relu(1 - D(x))] + E[relu(1 + D(G(z)))]."""
     return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
 
 
+@in_float32
 def g_hinge(fake: Tensor) -> Tensor:
     """Lim & Ye 2017: L_G = -E[D(G(z))]."""
     return -fake.mean()

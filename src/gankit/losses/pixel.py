@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from .dtype import in_float32
 
+
+@in_float32
 def l1(a: Tensor, b: Tensor) -> Tensor:
     """Mean absolute error, E|a - b| (pix2pix's L1 term, BEGAN's L(v))."""
     return (a - b).abs().mean()

@@ -11,13 +11,17 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .dtype import in_float32
 
+
+@in_float32
 def sgan_supervised(logits: Tensor, labels: Tensor) -> Tensor:
     """L_supervised = -E_{x,y ~ labelled} log p(y | x, y < K+1) = E[lse(l(x)) - l_y(x)]:
     cross-entropy over the K real classes only (the "fake" logit does not enter)."""
     return F.cross_entropy(logits, labels)
 
 
+@in_float32
 def sgan_d_unsupervised(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
     """L_unsupervised = -E_x log D(x) - E_z log(1 - D(G(z)))
                       = E[softplus(lse(l(x))) - lse(l(x))] + E[softplus(lse(l(G(z))))]."""
@@ -25,12 +29,14 @@ def sgan_d_unsupervised(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
     return (F.softplus(lse_real) - lse_real).mean() + F.softplus(lse_fake).mean()
 
 
+@in_float32
 def sgan_g_nonsaturating(fake_logits: Tensor) -> Tensor:
     """The non-saturating G loss on the K+1-way D: -E_z log D(G(z)) = E[softplus(lse) - lse]."""
     lse = torch.logsumexp(fake_logits, 1)
     return (F.softplus(lse) - lse).mean()
 
 
+@in_float32
 def feature_matching(real_features: Tensor, fake_features: Tensor) -> Tensor:
     """Salimans et al. 2016, §3.1: L_G = ||E_x f(x) - E_z f(G(z))||²₂ over D's last hidden layer f,
     divided by its width d (the mean over features, as in the authors' code; Adam does not see the

@@ -18,6 +18,7 @@ from .alarms import Alarms
 from .averaging import ema_model
 from .checkpoint import latest_checkpoint, load_checkpoint, prune, save_atomic
 from .monitors import RtWindow
+from .precision import resolve_precision, step_autocast
 
 
 class Divergence(Exception):
@@ -55,6 +56,8 @@ class Trainer:
         self.batches = Batches(self.data, t.batch_size, cfg.seed, self.device, self.dist.rank, self.dist.world,
                                self.recipe.batch_transform())
         self.phases = self.recipe.phases()
+        t["precision"] = resolve_precision(t.precision, self.device, self.data.kind)  # saved resolved: resume keeps it
+        self.autocast = step_autocast(t.precision, self.device, verbose=self.main)
 
         self.params = {p: [q for m in mods for q in m.parameters() if q.requires_grad]
                        for p, mods in self.recipe.players.items()}
@@ -164,7 +167,8 @@ class Trainer:
                             if phase.batch == "new":
                                 batch = next(self.batches)
                                 imgs0 += t.batch_size
-                            out = phase.fn(batch if phase.batch != "none" else None)
+                            with self.autocast():
+                                out = phase.fn(batch if phase.batch != "none" else None)
                             norms = self.apply(out, log_now)
                             for k, v in {**{f"loss/{p}": l.detach() for p, l in out.losses.items()}, **out.logs, **norms}.items():
                                 acc[k] = acc.get(k, 0.0) + float(v)
