@@ -78,3 +78,24 @@ def test_dcgan_fc_layers_sit_after_z_and_before_the_logit(tmp_path):
     assert isinstance(DCGANDiscriminator(width=8, fc=24, norm="instance").body[-2], nn.LayerNorm)
     assert isinstance(DCGANDiscriminator(width=8, fc=24, norm="none").body[-2], nn.Identity)
     assert DCGANDiscriminator(width=8).feature_dim == 16 * 7 * 7
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_project_reshape_is_the_transposed_convolution_it_replaces(channels_last):
+    """DCGAN G's first layer multiplies as a matrix but must give the ConvTranspose's outputs and
+    gradients on a 1x1 map, and fall back to it on larger maps."""
+    from gankit.nets.dcgan import ProjectReshape
+
+    torch.manual_seed(0)
+    layer = ProjectReshape(16, 8, 7, 1, 0, bias=True)
+    if channels_last:
+        layer = layer.to(memory_format=torch.channels_last)
+    x = torch.randn(5, 16, 1, 1, requires_grad=True)
+    out, ref = layer(x), torch.nn.functional.conv_transpose2d(x, layer.weight, layer.bias)
+    assert out.shape == ref.shape == (5, 8, 7, 7) and torch.allclose(out, ref, atol=1e-6)
+    g = torch.randn_like(ref)
+    for a, b in zip(torch.autograd.grad(out, (x, layer.weight, layer.bias), g),
+                    torch.autograd.grad(ref, (x, layer.weight, layer.bias), g)):
+        assert torch.allclose(a, b, atol=1e-5)
+    wide = torch.randn(2, 16, 3, 3)
+    assert torch.equal(layer(wide), torch.nn.functional.conv_transpose2d(wide, layer.weight, layer.bias))
