@@ -8,6 +8,7 @@ from torch import nn
 
 from ..errors import GankitError
 from .base import register
+from .blocks import FlattenHWC
 
 
 def _levels(image_size: int) -> tuple[int, int]:
@@ -52,7 +53,7 @@ class _Encoder(nn.Module):
             layers += _conv_elu((i + 1) * n, (i + 1) * n) + _conv_elu((i + 1) * n, (i + 2) * n if i < k else (i + 1) * n)
             if i < k:  # subsample with a stride-2 conv
                 layers += [nn.Conv2d((i + 2) * n, (i + 2) * n, 3, 2, 1), nn.ELU(inplace=True)]
-        self.net = nn.Sequential(*layers, nn.Flatten())
+        self.net = nn.Sequential(*layers, FlattenHWC())
         self.fc = nn.Linear((k + 1) * n * s0 * s0, h)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

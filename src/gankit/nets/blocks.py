@@ -16,6 +16,18 @@ def activation(name: str) -> nn.Module:
     return acts[name]()
 
 
+class FlattenHWC(nn.Module):
+    """Flatten feature maps in (H, W, C) order: a free view of a channels-last map (the default,
+    ``train.channels_last``), whose gradient then comes back channels-last. nn.Flatten's (C, H, W)
+    order hands the layer below an NCHW gradient for its channels-last output, and an activation's
+    backward on such a mixed pair took ~20x longer (LeakyReLU: 1 ms against 50 us at batch 64 on 2
+    CPU cores). The order is a fixed permutation of the next layer's inputs: the networks it can
+    express are the same."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(0, 2, 3, 1).flatten(1)
+
+
 class Maxout(nn.Module):
     """Linear layer to ``pieces`` x ``out`` units, then the max over each unit's pieces (Goodfellow et al.
     2013). PacGAN's toy discriminators use it with 5 pieces."""

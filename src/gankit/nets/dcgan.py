@@ -17,7 +17,7 @@ from torch import nn
 
 from ..errors import GankitError
 from .base import register
-from .blocks import ConditionalHead, LabelProjection, check_cond, norm1d, norm2d, one_hot
+from .blocks import ConditionalHead, FlattenHWC, LabelProjection, check_cond, norm1d, norm2d, one_hot
 
 
 def _levels(image_size: int) -> tuple[int, int]:
@@ -89,7 +89,7 @@ class DCGANDiscriminator(ConditionalHead):
             layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=norm == "none"), norm2d(norm, ch * 2), nn.LeakyReLU(0.2, True)]
             ch *= 2
         hidden = _fc(ch * s0 * s0, fc, norm, nn.LeakyReLU(0.2, True)) if fc else []
-        self.body = nn.Sequential(*layers, nn.Flatten(), *hidden)
+        self.body = nn.Sequential(*layers, FlattenHWC(), *hidden)
         self.feature_dim = fc or ch * s0 * s0
         self.head = nn.Linear(self.feature_dim, out_dim)  # without fc: a valid s0 x s0 conv
         self.project = LabelProjection(num_classes, self.feature_dim) if num_classes and cond == "projection" else None
