@@ -3,13 +3,15 @@
 The reference is written the way most published GAN scripts are: torchvision MNIST through a
 DataLoader with per-item PIL transforms, BCE on D's outputs, separate optimizer steps, G's loss
 backpropagated through D's weights too. Both run the same G and D classes and the same batch size;
-the figure is the ratio of training images per second (median of alternating rounds, after warm-up).
+the figure is the ratio of training images per second. After a warm-up, both loops run in short
+chunks, back to back, and the figure is the median of the chunk pairs' ratios: the machine's speed
+moves by 20-30% from minute to minute here, and a pair sees the same speed on both sides.
 Achieved GFLOP/s is counted with torch.utils.flop_counter and set against a 2048^2 float32 matmul
 measured in the same run (the bfloat16 one is reported too). gankit runs its default precision
 (``train.precision=auto``: bf16 for images where the CPU multiplies bfloat16 natively); the
 reference runs float32, as published scripts do. ``--set train.precision=fp32`` compares like with like.
 
-    python bench/throughput.py [--rounds 3] [--mnist-root ../shared/data/mnist] [--set model.g_fc=0 ...]
+    python bench/throughput.py [--pairs 9] [--mnist-root ../shared/data/mnist] [--set model.g_fc=0 ...]
 
 ``--set`` changes the networks (or anything else) of both contenders alike.
 """
@@ -34,7 +36,7 @@ from gankit.config import load_config  # noqa: E402
 from gankit.data import default_data_root  # noqa: E402
 from gankit.train import Trainer  # noqa: E402
 
-ITERS = {"gan": (60, 300), "dcgan": (10, 40)}  # (warm-up, measured) iterations
+ITERS = {"gan": (60, 150), "dcgan": (10, 30)}  # (warm-up, per-chunk) iterations
 
 
 SETS: list[str] = []  # --set overrides, applied to gankit's config and to the reference's networks
@@ -47,16 +49,20 @@ def gankit_config(recipe: str, batch: int, mnist_root: Path, steps: int, log_eve
         "train.report=false", "train.progress=false", "device=cpu"])
 
 
-def gankit_run(recipe: str, batch: int, mnist_root: Path) -> tuple[float, str]:
-    """Images/s of a real gankit training run (the engine's own speed log, median over the log
-    intervals after the first (warm-up) one) and the precision it resolved to."""
-    warm, measured = ITERS[recipe]
-    with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(gankit_config(recipe, batch, mnist_root, warm + measured, warm), Path(tmp) / "run")
-        _fit(trainer)
-        lines = [json.loads(line) for line in open(trainer.log_path)]
-    speed = statistics.median(line["speed/img_per_s"] for line in lines[1:] if "speed/img_per_s" in line)
-    return speed, trainer.cfg.train.precision
+class GankitLoop:
+    """A real gankit training run, continued chunk by chunk: each chunk is one ``fit`` to a later
+    step, timed by the engine's own speed log (which leaves out the end-of-chunk checkpoint)."""
+
+    def __init__(self, recipe: str, batch: int, mnist_root: Path, run_dir: Path):
+        self.trainer = Trainer(gankit_config(recipe, batch, mnist_root, 1, 1_000_000), run_dir)
+        self.precision = self.trainer.cfg.train.precision
+
+    def images_per_s(self, iters: int) -> float:
+        tr = self.trainer
+        tr.cfg.train.steps = tr.step + iters  # the one log line of the chunk comes at its last step
+        _fit(tr)
+        with open(tr.log_path) as f:
+            return [json.loads(line) for line in f if "speed/img_per_s" in line][-1]["speed/img_per_s"]
 
 
 def _fit(trainer: Trainer) -> None:
@@ -79,56 +85,67 @@ def gankit_flops(recipe: str, batch: int, mnist_root: Path) -> float:
         return fc.get_total_flops()
 
 
-def reference_loop(recipe: str, batch: int, tv_root: Path, iters: int, warm: int, count_flops: bool = False):
+class ReferenceLoop:
     """A typical published training loop (G step first, then D), on gankit's networks."""
-    import torchvision.transforms as T
-    from torchvision.datasets import MNIST
 
-    cfg = load_config(recipe, overrides=[*SETS, "data.name=mnist"])
-    from gankit.data import ImageData
-    from gankit.recipes import get_recipe_class
+    def __init__(self, recipe: str, batch: int, tv_root: Path):
+        import torchvision.transforms as T
+        from torchvision.datasets import MNIST
 
-    fake_data = ImageData(x=torch.zeros(1, 1, 28, 28, dtype=torch.uint8), y=torch.zeros(1, dtype=torch.long),
-                          class_names=[str(i) for i in range(10)])
-    recipe_obj = get_recipe_class(recipe)(cfg, fake_data, "cpu")  # the same networks and init as gankit's
-    G, D = recipe_obj.G, recipe_obj.D
-    ds = MNIST(str(tv_root), train=True, download=True,
-               transform=T.Compose([T.ToTensor(), T.Normalize([0.5], [0.5])]))
-    loader = torch.utils.data.DataLoader(ds, batch_size=batch, shuffle=True, drop_last=True)
-    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    bce = nn.BCEWithLogitsLoss()
-    z_dim = cfg.model.z_dim
+        cfg = load_config(recipe, overrides=[*SETS, "data.name=mnist"])
+        from gankit.data import ImageData
+        from gankit.recipes import get_recipe_class
 
-    def step(imgs):
+        fake_data = ImageData(x=torch.zeros(1, 1, 28, 28, dtype=torch.uint8), y=torch.zeros(1, dtype=torch.long),
+                              class_names=[str(i) for i in range(10)])
+        recipe_obj = get_recipe_class(recipe)(cfg, fake_data, "cpu")  # the same networks and init as gankit's
+        self.G, self.D = recipe_obj.G, recipe_obj.D
+        ds = MNIST(str(tv_root), train=True, download=True,
+                   transform=T.Compose([T.ToTensor(), T.Normalize([0.5], [0.5])]))
+        self.loader = torch.utils.data.DataLoader(ds, batch_size=batch, shuffle=True, drop_last=True)
+        self.it = iter(self.loader)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.bce = nn.BCEWithLogitsLoss()
+        self.z_dim = cfg.model.z_dim
+
+    def next_images(self) -> torch.Tensor:
+        try:
+            return next(self.it)[0]
+        except StopIteration:  # a new epoch, as a published script's outer loop starts one
+            self.it = iter(self.loader)
+            return next(self.it)[0]
+
+    def step(self, imgs: torch.Tensor) -> None:
+        G, D, bce = self.G, self.D, self.bce
         valid, fake = torch.ones(imgs.shape[0]), torch.zeros(imgs.shape[0])
-        opt_g.zero_grad()
-        gen = G(torch.randn(imgs.shape[0], z_dim))
+        self.opt_g.zero_grad()
+        gen = G(torch.randn(imgs.shape[0], self.z_dim))
         g_loss = bce(D(gen), valid)
         g_loss.backward()
-        opt_g.step()
-        opt_d.zero_grad()
+        self.opt_g.step()
+        self.opt_d.zero_grad()
         d_loss = (bce(D(imgs), valid) + bce(D(gen.detach()), fake)) / 2
         d_loss.backward()
-        opt_d.step()
+        self.opt_d.step()
 
-    it = iter(loader)
-    if count_flops:
-        imgs, _ = next(it)
+    def images_per_s(self, iters: int) -> float:
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            imgs = self.next_images()
+            self.step(imgs)
+        return iters * imgs.shape[0] / (time.perf_counter() - t0)
+
+    def flops(self) -> float:
+        imgs = self.next_images()
         with FlopCounterMode(display=False) as fc:
-            step(imgs)
+            self.step(imgs)
         return fc.get_total_flops()
-    for _ in range(warm):
-        step(next(it)[0])
-    t0 = time.perf_counter()
-    for _ in range(iters):
-        step(next(it)[0])
-    return iters * batch / (time.perf_counter() - t0)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--pairs", type=int, default=9, help="timed gankit/reference chunk pairs per row")
     ap.add_argument("--batches", type=int, nargs="+", default=[64, 128])
     ap.add_argument("--recipes", nargs="+", default=["gan", "dcgan"])
     ap.add_argument("--mnist-root", type=Path, default=None)
@@ -144,27 +161,34 @@ def main() -> None:
     print(f"matmul ceiling: {ceiling:.1f} GFLOP/s float32, {ceiling_bf16:.1f} bfloat16, threads {torch.get_num_threads()}")
     rows = []
     for recipe in args.recipes:
-        warm, measured = ITERS[recipe]
+        warm, chunk = ITERS[recipe]
         for batch in args.batches:
-            ours, ref = [], []
-            for r in range(args.rounds):  # alternate so that machine load hits both alike
-                speed, precision = gankit_run(recipe, batch, root)
-                ours.append(speed)
-                ref.append(reference_loop(recipe, batch, tv_root, measured, warm))
-                print(f"{recipe} b{batch} round {r}: gankit {ours[-1]:.0f} img/s, reference {ref[-1]:.0f} img/s")
+            with tempfile.TemporaryDirectory() as tmp:
+                ours_loop, ref_loop = GankitLoop(recipe, batch, root, Path(tmp) / "run"), ReferenceLoop(recipe, batch, tv_root)
+                ours_loop.images_per_s(warm)
+                ref_loop.images_per_s(warm)
+                ours, ref = [], []
+                for r in range(args.pairs):  # back to back, so that a change in machine speed hits both alike
+                    ours.append(ours_loop.images_per_s(chunk))
+                    ref.append(ref_loop.images_per_s(chunk))
+                    print(f"{recipe} b{batch} pair {r}: gankit {ours[-1]:.0f} img/s, reference {ref[-1]:.0f} img/s, "
+                          f"ratio {ours[-1] / ref[-1]:.2f}")
+                f_ref = ref_loop.flops()
             f_ours = gankit_flops(recipe, batch, root)
-            f_ref = reference_loop(recipe, batch, tv_root, 0, 0, count_flops=True)
-            o, rf = statistics.median(ours), statistics.median(ref)
+            ratios = [a / b for a, b in zip(ours, ref)]
+            o, rf, ratio = statistics.median(ours), statistics.median(ref), statistics.median(ratios)
+            q = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratio, ratio, ratio]
             rows.append({
-                "recipe": recipe, "batch": batch, "precision": precision, "gankit_img_s": o, "reference_img_s": rf, "ratio": o / rf,
+                "recipe": recipe, "batch": batch, "precision": ours_loop.precision, "gankit_img_s": o, "reference_img_s": rf,
+                "ratio": ratio, "ratio_q1": q[0], "ratio_q3": q[2],
                 "gankit_gflops": f_ours / batch * o / 1e9, "reference_gflops": f_ref / batch * rf / 1e9,
                 "gankit_pct_of_matmul": 100 * f_ours / batch * o / 1e9 / ceiling,
                 "gankit_pct_of_bf16_matmul": 100 * f_ours / batch * o / 1e9 / ceiling_bf16,
-                "gankit_rounds": ours, "reference_rounds": ref,
+                "gankit_pairs": ours, "reference_pairs": ref, "pair_ratios": ratios, "iters_per_chunk": chunk,
                 "flops_per_iter_gankit": f_ours, "flops_per_iter_reference": f_ref})
-            print(f"== {recipe} b{batch} ({precision}): ratio {o / rf:.2f}x, gankit {rows[-1]['gankit_gflops']:.1f} "
-                  f"GFLOP/s ({rows[-1]['gankit_pct_of_matmul']:.0f}% of the float32 matmul)")
-    cols = ["recipe", "batch", "precision", "gankit_img_s", "reference_img_s", "ratio", "gankit_gflops", "reference_gflops",
+            print(f"== {recipe} b{batch} ({ours_loop.precision}): ratio {ratio:.2f}x (quartiles {q[0]:.2f}-{q[2]:.2f}), "
+                  f"gankit {rows[-1]['gankit_gflops']:.1f} GFLOP/s ({rows[-1]['gankit_pct_of_matmul']:.0f}% of the float32 matmul)")
+    cols = ["recipe", "batch", "precision", "gankit_img_s", "reference_img_s", "ratio", "ratio_q1", "ratio_q3", "gankit_gflops", "reference_gflops",
             "gankit_pct_of_matmul", "gankit_pct_of_bf16_matmul"]
     md = (f"matmul ceiling {ceiling:.1f} GFLOP/s float32, {ceiling_bf16:.1f} bfloat16, "
           f"{torch.get_num_threads()} threads\n\n" + md_table(rows, cols))
