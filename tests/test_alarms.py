@@ -31,6 +31,29 @@ def test_collapse_alarm_with_a_classifier():
     assert msgs and "cover only 1 class" in msgs[0]
 
 
+def test_collapse_within_classes_fires_for_a_conditional_generator_that_ignores_z():
+    """A conditional G that draws one image per label covers every class: only the within-class
+    diversity, against real images of the same class, shows the collapse."""
+    from gankit.train.alarms import class_diversity
+
+    torch.manual_seed(0)
+    real_y = torch.arange(10).repeat(16)
+    real = torch.rand(160, 1, 8, 8) * 2 - 1
+    labels = torch.arange(64) % 10
+    varied = real[torch.randperm(160)[:64]]  # any real images stand in for a G that uses z
+    one_per_class = real[:10][labels] + 0.01 * torch.randn(64, 1, 8, 8)
+    assert class_diversity(varied, labels, real, real_y) == pytest.approx(1.0, abs=0.15)
+    assert class_diversity(one_per_class, labels, real, real_y) < 0.05
+    alarms = Alarms(load_config("cgan").monitor, classify=lambda x: torch.arange(len(x)) % 10)
+    assert alarms.on_samples(600, varied, real, labels, real_y) == []
+    assert alarms.on_samples(499, one_per_class, real, labels, real_y) == []
+    msgs = alarms.on_samples(700, one_per_class, real, labels, real_y)
+    assert len(msgs) == 1 and "mode collapse within classes at step 700" in msgs[0]
+    # the class-coverage and whole-grid checks pass this G: 10 classes, and diversity across classes
+    assert Alarms(load_config("cgan").monitor, classify=lambda x: torch.arange(len(x)) % 10).on_samples(
+        700, one_per_class, real) == []
+
+
 def test_domination_alarm_needs_d_winning_while_g_loss_rises():
     alarms = Alarms(load_config("gan").monitor)  # 5 intervals at acc_fake >= 0.99
     for i, g in enumerate([1.0, 1.2, 1.1, 1.3, 1.5]):

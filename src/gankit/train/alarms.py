@@ -17,10 +17,26 @@ def diversity(x: Tensor, max_n: int = 256) -> float:
     return float(d.sum() / (n * (n - 1)))
 
 
+def class_diversity(samples: Tensor, labels: Tensor, real: Tensor, real_labels: Tensor) -> float | None:
+    """Mean over classes of (diversity of the samples asked for class c) / (diversity of real
+    samples of class c): ~1 for a conditional G that uses z, near 0 for one that draws a single
+    image per label. None when no class has two samples on both sides."""
+    ratios = []
+    for c in labels.unique().tolist():
+        fake_c, real_c = samples[labels == c], real[real_labels == c]
+        if len(fake_c) >= 2 and len(real_c) >= 2:
+            d_real = diversity(real_c)
+            if d_real > 0:
+                ratios.append(diversity(fake_c) / d_real)
+    return sum(ratios) / len(ratios) if ratios else None
+
+
 class Alarms:
     """Mode collapse (from samples), discriminator domination (from D accuracy and the G loss),
     divergence (reported by the engine). ``classify`` maps images to class ids when a domain
-    classifier exists for the data; without one, collapse is judged by sample diversity."""
+    classifier exists for the data; without one, collapse is judged by sample diversity. For a
+    conditional G, whose classes are asked for and so always covered, collapse is judged within
+    each class: a G that ignores z still draws every class, one image each."""
 
     def __init__(self, cfg_monitor, classify: Callable[[Tensor], Tensor] | None = None):
         self.cfg, self.classify = cfg_monitor, classify
@@ -49,8 +65,20 @@ class Alarms:
             return [m for m in [self._fire("domination", step, msg)] if m]
         return []
 
-    def on_samples(self, step: int, samples: Tensor, real: Tensor) -> list[str]:
+    def on_samples(self, step: int, samples: Tensor, real: Tensor, labels: Tensor | None = None,
+                   real_labels: Tensor | None = None) -> list[str]:
+        """``labels``: the class each sample was asked for (conditional G), with ``real_labels``
+        the classes of ``real``."""
         if step < self.cfg.collapse_after:
+            return []
+        if labels is not None:
+            ratio = class_diversity(samples, labels, real, real_labels)
+            if ratio is not None and ratio < self.cfg.collapse_class_diversity:
+                msg = (f"mode collapse within classes at step {step}: samples asked for one class vary {ratio:.1%} as "
+                       f"much as real images of that class (threshold {self.cfg.collapse_class_diversity:.0%}). G ignores "
+                       "z and draws about one image per label: lower G's learning rate, drop G's hidden FC layer "
+                       "(model.g_fc=0), try --aug ada, or use the best checkpoint.")
+                return [m for m in [self._fire("collapse", step, msg)] if m]
             return []
         if samples.ndim == 4 and self.classify is not None:
             classes = torch.unique(self.classify(samples)).numel()

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from ..config import Config, save_config
 from ..data import Batches, build_dataset, save_grid, save_points
@@ -256,8 +256,18 @@ class Trainer:
             save_grid(imgs, path, nrow=getattr(self.recipe, "grid_nrow", None))
             real = self.data.x[:imgs.shape[0]].float() / 127.5 - 1 if self.data.kind == "image" else None
         if real is not None and imgs.shape[1:] == real.shape[1:]:
-            for msg in self.alarms.on_samples(self.step, imgs, real):
+            for msg in self.alarms.on_samples(self.step, imgs, *self.alarm_reference(real)):
                 self.alarm(msg)
+
+    def alarm_reference(self, real: Tensor) -> tuple:
+        """What the collapse alarm compares the sample grid with: ``real`` for an unconditional G; for
+        a conditional one, the grid's labels and up to 16 real images of each of its classes."""
+        labels = self.fixed.get("y") if getattr(self.recipe, "num_classes", 0) else None
+        if labels is None or self.data.y is None:
+            return (real,)
+        labels = labels.cpu()
+        idx = torch.cat([torch.nonzero(self.data.y == c).flatten()[:16] for c in labels.unique().tolist()])
+        return self.data.x[idx].float() / 127.5 - 1, labels, self.data.y[idx]
 
     @torch.no_grad()
     def evaluate(self) -> None:
