@@ -34,7 +34,7 @@ def test_collapse_alarm_with_a_classifier():
 def test_collapse_within_classes_fires_for_a_conditional_generator_that_ignores_z():
     """A conditional G that draws one image per label covers every class: only the within-class
     diversity, against real images of the same class, shows the collapse."""
-    from gankit.train.alarms import class_diversity
+    from gankit.metrics import class_diversity
 
     torch.manual_seed(0)
     real_y = torch.arange(10).repeat(16)

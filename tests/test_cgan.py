@@ -7,7 +7,7 @@ import torch
 import gankit
 from gankit.cli.main import main
 from gankit.data import load_mnist, to_float
-from gankit.train.alarms import class_diversity
+from gankit.metrics import class_diversity
 
 
 def test_cgan_generator_records_classes_and_samples_by_label(tmp_path):

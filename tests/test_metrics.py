@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from gankit.config import load_config
 from gankit.data.mnist import load_mnist, stack_digits
 from gankit.data.toy import sample_mixture, toy_spec
 from gankit.metrics import (InceptionFeatures, class_coverage, feature_stats, fid_from_features, frechet_distance,
@@ -116,15 +117,29 @@ def test_cached_reference_features_follow_the_classifier_weights(mnist_root, tmp
 
 def test_asked_class_accuracy_of_conditional_samples(mnist_root, digit_classifier):
     """`classes` on a conditional generator's samples scores them against the classes asked for."""
-    from gankit.metrics.evaluate import EvalContext, evaluate
+    from gankit.metrics.evaluate import evaluate
 
     x, y = load_mnist(mnist_root, "test")
     imgs = x[:1000].float() / 127.5 - 1
     for labels, low, high in [(y[:1000], 0.97, 1.0), ((y[:1000] + 1) % 10, 0.0, 0.03)]:
-        ctx = EvalContext(fake_fn=lambda: imgs, data_cfg={"name": "mnist"}, fake_labels=labels)
-        ctx.__dict__["classifier"] = digit_classifier  # the fixture's, not the cached one
-        acc = evaluate(ctx, ["classes"])["metrics"]["asked_class_acc"]
-        assert low <= acc <= high, acc
+        m = evaluate(_ctx(imgs, labels, mnist_root, digit_classifier), ["classes"])["metrics"]
+        assert low <= m["asked_class_acc"] <= high, m
+    # real test digits asked for their own class vary as much as other real digits of that class;
+    # one digit repeated per class does not vary at all
+    assert evaluate(_ctx(imgs, y[:1000], mnist_root, digit_classifier), ["classes"])["metrics"]["within_class_diversity"] \
+        == pytest.approx(1.0, abs=0.1)
+    first = torch.stack([imgs[y[:1000] == c][0] for c in range(10)])
+    one_each = evaluate(_ctx(first[y[:1000]], y[:1000], mnist_root, digit_classifier), ["classes"])["metrics"]
+    assert one_each["asked_class_acc"] >= 0.9 and one_each["within_class_diversity"] < 1e-6
+
+
+def _ctx(fake, labels, mnist_root, classifier):
+    from gankit.metrics.evaluate import EvalContext
+
+    data_cfg = load_config("cgan", overrides=["data.name=mnist", f"data.root={mnist_root}"]).data
+    ctx = EvalContext(fake_fn=lambda: fake, data_cfg=data_cfg, fake_labels=labels, n=2000)
+    ctx.__dict__["classifier"] = classifier  # the fixture's, not the cached one
+    return ctx
 
 
 @pytest.mark.slow

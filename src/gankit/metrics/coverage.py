@@ -59,6 +59,23 @@ def histogram_entropy(labels: torch.Tensor, num_classes: int) -> float:
 
 
 def mean_pairwise_distance(f: torch.Tensor, max_n: int = 1000) -> float:
-    f = torch.as_tensor(np.asarray(f))[:max_n].double()
+    """Mean L2 distance between two different samples (features, or images flattened) of the first
+    ``max_n``: the sample diversity that mode collapse shrinks."""
+    f = torch.as_tensor(np.asarray(f))[:max_n].flatten(1).double()
     n = len(f)
     return float(torch.cdist(f, f).sum() / (n * (n - 1))) if n > 1 else 0.0
+
+
+def class_diversity(samples: torch.Tensor, labels: torch.Tensor, real: torch.Tensor, real_labels: torch.Tensor,
+                    max_n: int = 256) -> float | None:
+    """Mean over classes of (diversity of the samples asked for class c) / (diversity of real
+    samples of class c): ~1 for a conditional G that uses z, near 0 for one that draws a single
+    image per label. None when no class has two samples on both sides."""
+    ratios = []
+    for c in labels.unique().tolist():
+        fake_c, real_c = samples[labels == c], real[real_labels == c]
+        if len(fake_c) >= 2 and len(real_c) >= 2:
+            d_real = mean_pairwise_distance(real_c, max_n)
+            if d_real > 0:
+                ratios.append(mean_pairwise_distance(fake_c, max_n) / d_real)
+    return sum(ratios) / len(ratios) if ratios else None

@@ -15,7 +15,7 @@ import torch
 
 from ..errors import GankitError
 from .classifier import default_digit_classifier, weights_sha256
-from .coverage import class_coverage, stacked_coverage, toy2d_coverage
+from .coverage import class_coverage, class_diversity, stacked_coverage, toy2d_coverage
 from .distances import fid_from_features, kid, precision_recall
 from .inception import InceptionFeatures
 from .paired import paired_metrics
@@ -42,8 +42,12 @@ class EvalContext:
         return self.fake_fn()
 
     @cached_property
+    def real_and_labels(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return real_images(self.data_cfg, self.split, self.n, self.seed, labels=True)
+
+    @property
     def real(self) -> torch.Tensor:
-        return real_images(self.data_cfg, self.split, self.n, self.seed)
+        return self.real_and_labels[0]
 
     @cached_property
     def inception(self) -> InceptionFeatures:
@@ -115,7 +119,11 @@ def _classes(ctx):
     cov = class_coverage(p.argmax(1))
     out = {**cov, "classifier_score": score}
     if ctx.fake_labels is not None:  # CGAN's own test: is "a 7" classified as a 7?
-        out["asked_class_acc"] = float((p.argmax(1) == ctx.fake_labels[:len(p)]).double().mean())
+        asked = ctx.fake_labels[:len(p)]
+        out["asked_class_acc"] = float((p.argmax(1) == asked).double().mean())
+        real, real_labels = ctx.real_and_labels
+        if real_labels is not None and real.shape[1:] == ctx.fake.shape[1:]:  # ... and do the 7s differ?
+            out["within_class_diversity"] = class_diversity(ctx.fake[:len(p)], asked, real, real_labels)
     return out
 
 

@@ -30,8 +30,9 @@ def cached_features(settings: dict, compute) -> np.ndarray:
     return feats
 
 
-def real_images(cfg_data, split: str, n: int | None, seed: int = 0) -> torch.Tensor:
-    """Up to n real images of a dataset split, in [-1, 1] (a seeded random subset)."""
+def real_images(cfg_data, split: str, n: int | None, seed: int = 0, labels: bool = False):
+    """Up to n real images of a dataset split, in [-1, 1] (a seeded random subset); with
+    ``labels``, also their labels (None for unlabelled data)."""
     from ..config import Config
     from ..data import build_dataset, to_float
 
@@ -39,7 +40,9 @@ def real_images(cfg_data, split: str, n: int | None, seed: int = 0) -> torch.Ten
     c["split"] = split
     c["limit"] = None
     data = build_dataset(c, seed)
-    x = data.x
+    x, y = data.x, data.y
     if n is not None and n < len(x):
-        x = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:n]]
-    return to_float(x) if x.dtype == torch.uint8 else x
+        keep = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:n]
+        x, y = x[keep], None if y is None else y[keep]
+    x = to_float(x) if x.dtype == torch.uint8 else x
+    return (x, y) if labels else x

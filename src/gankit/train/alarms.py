@@ -6,29 +6,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-
-def diversity(x: Tensor, max_n: int = 256) -> float:
-    """Mean pairwise L2 distance between (flattened) samples."""
-    f = x[:max_n].flatten(1).float()
-    if f.shape[0] < 2:
-        return 0.0
-    d = torch.cdist(f, f)
-    n = f.shape[0]
-    return float(d.sum() / (n * (n - 1)))
-
-
-def class_diversity(samples: Tensor, labels: Tensor, real: Tensor, real_labels: Tensor) -> float | None:
-    """Mean over classes of (diversity of the samples asked for class c) / (diversity of real
-    samples of class c): ~1 for a conditional G that uses z, near 0 for one that draws a single
-    image per label. None when no class has two samples on both sides."""
-    ratios = []
-    for c in labels.unique().tolist():
-        fake_c, real_c = samples[labels == c], real[real_labels == c]
-        if len(fake_c) >= 2 and len(real_c) >= 2:
-            d_real = diversity(real_c)
-            if d_real > 0:
-                ratios.append(diversity(fake_c) / d_real)
-    return sum(ratios) / len(ratios) if ratios else None
+from ..metrics.coverage import class_diversity, mean_pairwise_distance
 
 
 class Alarms:
@@ -88,7 +66,7 @@ class Alarms:
                        "a different loss (wgan-gp, lsgan), or the best checkpoint (gankit export --which best).")
                 return [m for m in [self._fire("collapse", step, msg)] if m]
             return []
-        d_fake, d_real = diversity(samples), diversity(real)
+        d_fake, d_real = mean_pairwise_distance(samples, 256), mean_pairwise_distance(real, 256)
         if d_real > 0 and d_fake < self.cfg.collapse_diversity * d_real:
             msg = (f"mode collapse at step {step}: sample diversity is {d_fake / d_real:.1%} of real data's "
                    f"(threshold {self.cfg.collapse_diversity:.0%}). G maps different z to the same few outputs: "
