@@ -54,6 +54,17 @@ def test_collapse_within_classes_fires_for_a_conditional_generator_that_ignores_
         700, one_per_class, real) == []
 
 
+def test_engine_judges_a_conditional_grid_class_by_class(tmp_path, monkeypatch):
+    """The engine hands the alarm the grid's labels and real images of those classes."""
+    protos = torch.rand(10, 1, 28, 28) * 2 - 1  # one image per label, whatever z says
+    monkeypatch.setattr(AdversarialGAN, "render", lambda self, G, fixed: protos[fixed["y"].cpu()])
+    run = gankit.fit("cgan", steps=4, out=tmp_path / "run", overrides=[
+        "model.g_width=8", "model.d_width=8", "train.sample_every=2", "monitor.collapse_after=0",
+        "train.report=false", "train.progress=false"])
+    fired = json.loads((run / "alarms.json").read_text())
+    assert list(fired) == ["collapse"] and "within classes at step 2" in fired["collapse"]["message"]
+
+
 def test_domination_alarm_needs_d_winning_while_g_loss_rises():
     alarms = Alarms(load_config("gan").monitor)  # 5 intervals at acc_fake >= 0.99
     for i, g in enumerate([1.0, 1.2, 1.1, 1.3, 1.5]):

@@ -71,6 +71,7 @@ class Trainer:
         self.ema = ema_model(G, t.ema) if t.ema > 0 else None
         self.fixed = self.recipe.fixed_inputs(t.sample_n)
         self.alarms = Alarms(cfg.monitor, classify=self._domain_classifier())
+        self._alarm_reference: tuple | None = None
         self.rt = RtWindow(cfg.monitor.rt_window)
         self.step = 0
         self.lr_mult = 1.0
@@ -251,23 +252,30 @@ class Trainer:
         path = self.sample_dir / f"step-{self.step:07d}.png"
         if imgs.ndim == 2:
             save_points(imgs, path, reference=self.data.x)
-            real = self.data.x[:imgs.shape[0]]
         else:
             save_grid(imgs, path, nrow=getattr(self.recipe, "grid_nrow", None))
-            real = self.data.x[:imgs.shape[0]].float() / 127.5 - 1 if self.data.kind == "image" else None
-        if real is not None and imgs.shape[1:] == real.shape[1:]:
-            for msg in self.alarms.on_samples(self.step, imgs, *self.alarm_reference(real)):
-                self.alarm(msg)
+        if imgs.ndim == 2 or self.data.kind == "image":
+            real, *labels = self.alarm_reference(imgs.shape[0])
+            if imgs.shape[1:] == real.shape[1:]:
+                for msg in self.alarms.on_samples(self.step, imgs, real, *labels):
+                    self.alarm(msg)
 
-    def alarm_reference(self, real: Tensor) -> tuple:
-        """What the collapse alarm compares the sample grid with: ``real`` for an unconditional G; for
-        a conditional one, the grid's labels and up to 16 real images of each of its classes."""
-        labels = self.fixed.get("y") if getattr(self.recipe, "num_classes", 0) else None
-        if labels is None or self.data.y is None:
-            return (real,)
-        labels = labels.cpu()
-        idx = torch.cat([torch.nonzero(self.data.y == c).flatten()[:16] for c in labels.unique().tolist()])
-        return self.data.x[idx].float() / 127.5 - 1, labels, self.data.y[idx]
+    def alarm_reference(self, n: int) -> tuple:
+        """The real data the collapse alarm compares the sample grid with, drawn once at random (a
+        folder read class by class would give one class as its first n): n examples for an
+        unconditional G; for a conditional one, up to 16 of each class on the grid, with their
+        labels and the grid's."""
+        if self._alarm_reference is None:
+            order = torch.randperm(len(self.data.x), generator=torch.Generator().manual_seed(self.cfg.seed))
+            labels = self.fixed.get("y") if getattr(self.recipe, "num_classes", 0) else None
+            if labels is None or self.data.y is None:
+                self._alarm_reference = (self.data.x[order[:n]],)
+            else:
+                labels, y = labels.cpu(), self.data.y[order]
+                idx = torch.cat([order[y == c][:16] for c in labels.unique().tolist()])
+                self._alarm_reference = (self.data.x[idx], labels, self.data.y[idx])
+        real, *labels = self._alarm_reference
+        return (real.float() / 127.5 - 1 if real.dtype == torch.uint8 else real, *labels)
 
     @torch.no_grad()
     def evaluate(self) -> None:
