@@ -54,6 +54,21 @@ def test_collapse_within_classes_fires_for_a_conditional_generator_that_ignores_
         700, one_per_class, real) == []
 
 
+def test_collapse_within_the_classifier_classes_of_an_unconditional_generator():
+    """Ten prototypes, one per digit, cover every class: the classifier's classes, each checked
+    against real images of that class, show the collapse."""
+    torch.manual_seed(0)
+    real_y = torch.arange(10).repeat(16)
+    real = torch.rand(160, 1, 8, 8) * 2 - 1
+    kind = torch.arange(64) % 10
+    prototypes = real[:10][kind] + 0.01 * torch.randn(64, 1, 8, 8)
+    alarms = Alarms(load_config("dcgan").monitor, classify=lambda x: kind)
+    assert alarms.on_samples(600, real[torch.randperm(160)[:64]], real, None, real_y) == []
+    assert alarms.on_samples(600, prototypes, real) == []  # without real labels: the class count only
+    msgs = alarms.on_samples(700, prototypes, real, None, real_y)
+    assert len(msgs) == 1 and "within classes at step 700" in msgs[0] and "by the domain classifier" in msgs[0]
+
+
 def test_engine_judges_a_conditional_grid_class_by_class(tmp_path, monkeypatch):
     """The engine hands the alarm the grid's labels and real images of those classes."""
     protos = torch.rand(10, 1, 28, 28) * 2 - 1  # one image per label, whatever z says

@@ -45,27 +45,27 @@ class Alarms:
 
     def on_samples(self, step: int, samples: Tensor, real: Tensor, labels: Tensor | None = None,
                    real_labels: Tensor | None = None) -> list[str]:
-        """``labels``: the class each sample was asked for (conditional G), with ``real_labels``
-        the classes of ``real``."""
+        """``labels``: the class each sample was asked for (conditional G); ``real_labels``: the
+        classes of ``real``, which lets the classifier's verdicts be checked within each class too."""
         if step < self.cfg.collapse_after:
             return []
         if labels is not None:
-            ratio = class_diversity(samples, labels, real, real_labels)
-            if ratio is not None and ratio < self.cfg.collapse_class_diversity:
-                msg = (f"mode collapse within classes at step {step}: samples asked for one class vary {ratio:.1%} as "
-                       f"much as real images of that class (threshold {self.cfg.collapse_class_diversity:.0%}). G ignores "
-                       "z and draws about one image per label: lower G's learning rate, drop G's hidden FC layer "
-                       "(model.g_fc=0), try --aug ada, or use the best checkpoint.")
-                return [m for m in [self._fire("collapse", step, msg)] if m]
-            return []
+            return self._within_classes(step, samples, labels, real, real_labels, "asked for one class",
+                                        "G ignores z and draws about one image per label: lower G's learning rate, "
+                                        "drop G's hidden FC layer (model.g_fc=0), try --aug ada, or use the best checkpoint.")
         if samples.ndim == 4 and self.classify is not None:
-            classes = torch.unique(self.classify(samples)).numel()
+            predicted = self.classify(samples)
+            classes = torch.unique(predicted).numel()
             if classes < self.cfg.collapse_classes:
                 msg = (f"mode collapse at step {step}: samples cover only {classes} class(es) by the domain classifier. "
                        "G maps different z to the same few outputs: try --aug ada, a lower learning rate, "
                        "a different loss (wgan-gp, lsgan), or the best checkpoint (gankit export --which best).")
                 return [m for m in [self._fire("collapse", step, msg)] if m]
-            return []
+            if real_labels is None:
+                return []
+            return self._within_classes(step, samples, predicted, real, real_labels, "of one class (by the domain classifier)",
+                                        "G draws a few images per class: try --aug ada, a lower learning rate, a different "
+                                        "loss (wgan-gp, lsgan), or the best checkpoint (gankit export --which best).")
         d_fake, d_real = mean_pairwise_distance(samples, 256), mean_pairwise_distance(real, 256)
         if d_real > 0 and d_fake < self.cfg.collapse_diversity * d_real:
             msg = (f"mode collapse at step {step}: sample diversity is {d_fake / d_real:.1%} of real data's "
@@ -73,6 +73,14 @@ class Alarms:
                    "try --aug ada, a lower learning rate, or a different loss (wgan-gp, lsgan).")
             return [m for m in [self._fire("collapse", step, msg)] if m]
         return []
+
+    def _within_classes(self, step, samples, labels, real, real_labels, which: str, advice: str) -> list[str]:
+        ratio = class_diversity(samples, labels, real, real_labels)
+        if ratio is None or ratio >= self.cfg.collapse_class_diversity:
+            return []
+        msg = (f"mode collapse within classes at step {step}: samples {which} vary {ratio:.1%} as much as real "
+               f"images of that class (threshold {self.cfg.collapse_class_diversity:.0%}). {advice}")
+        return [m for m in [self._fire("collapse", step, msg)] if m]
 
     def on_divergence(self, step: int, message: str) -> str | None:
         return self._fire(f"divergence@{step}", step, message)

@@ -262,20 +262,23 @@ class Trainer:
 
     def alarm_reference(self, n: int) -> tuple:
         """The real data the collapse alarm compares the sample grid with, drawn once at random (a
-        folder read class by class would give one class as its first n): n examples for an
-        unconditional G; for a conditional one, up to 16 of each class on the grid, with their
-        labels and the grid's."""
+        folder read class by class would give one class as its first n): for labelled data with at
+        most 64 classes (on the grid, for a conditional G), up to 16 images of each with their
+        labels, and the grid's labels for a conditional G, so that collapse can be judged within
+        classes; otherwise n examples."""
         if self._alarm_reference is None:
             order = torch.randperm(len(self.data.x), generator=torch.Generator().manual_seed(self.cfg.seed))
-            labels = self.fixed.get("y") if getattr(self.recipe, "num_classes", 0) else None
-            if labels is None or self.data.y is None:
-                self._alarm_reference = (self.data.x[order[:n]],)
+            asked = self.fixed.get("y") if getattr(self.recipe, "num_classes", 0) else None
+            y = None if self.data.y is None else self.data.y[order]
+            classes = [] if y is None else (y if asked is None else asked.cpu()).unique().tolist()
+            if y is None or len(classes) > 64:
+                ref = (self.data.x[order[:n]],)
             else:
-                labels, y = labels.cpu(), self.data.y[order]
-                idx = torch.cat([order[y == c][:16] for c in labels.unique().tolist()])
-                self._alarm_reference = (self.data.x[idx], labels, self.data.y[idx])
-        real, *labels = self._alarm_reference
-        return (real.float() / 127.5 - 1 if real.dtype == torch.uint8 else real, *labels)
+                idx = torch.cat([order[y == c][:16] for c in classes])
+                ref = (self.data.x[idx], None if asked is None else asked.cpu(), self.data.y[idx])
+            real = ref[0].float() / 127.5 - 1 if ref[0].dtype == torch.uint8 else ref[0]
+            self._alarm_reference = (real, *ref[1:])
+        return self._alarm_reference
 
     @torch.no_grad()
     def evaluate(self) -> None:
