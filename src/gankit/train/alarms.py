@@ -12,9 +12,9 @@ from ..metrics.coverage import class_diversity, mean_pairwise_distance
 class Alarms:
     """Mode collapse (from samples), discriminator domination (from D accuracy and the G loss),
     divergence (reported by the engine). ``classify`` maps images to class ids when a domain
-    classifier exists for the data; without one, collapse is judged by sample diversity. For a
-    conditional G, whose classes are asked for and so always covered, collapse is judged within
-    each class: a G that ignores z still draws every class, one image each."""
+    classifier exists for the data; without one, collapse is judged by sample diversity. On
+    labelled data collapse is also judged within each class (asked for by a conditional G, or
+    named by the classifier): a G that draws one image per class covers every class."""
 
     def __init__(self, cfg_monitor, classify: Callable[[Tensor], Tensor] | None = None):
         self.cfg, self.classify = cfg_monitor, classify

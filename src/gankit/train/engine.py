@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import torch
-from torch import Tensor, nn
+from torch import nn
 
 from ..config import Config, save_config
 from ..data import Batches, build_dataset, save_grid, save_points
