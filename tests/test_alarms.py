@@ -103,6 +103,26 @@ def _nan_after(monkeypatch, n_ok: int):
     monkeypatch.setattr(AdversarialGAN, "d_step", d_step)
 
 
+def test_d_verdicts_use_the_loss_familys_boundary():
+    """D's accuracies count verdicts on the right side of the boundary between its targets: 0 for
+    logits, (a + b) / 2 for least squares. A Wasserstein critic has no boundary, so the domination
+    alarm, which reads D's accuracy on fakes, cannot fire on a critic's arbitrary sign."""
+    from gankit.losses import get_loss
+    from gankit.train.monitors import d_stats
+
+    real, fake = torch.tensor([0.9, 0.8, 0.3, 1.1]), torch.tensor([0.1, 0.2, 0.7, -0.1])
+    ls = d_stats(real, fake, get_loss("lsgan").boundary())  # boundary 0.5
+    assert float(ls["d/acc_real"]) == 0.75 and float(ls["d/acc_fake"]) == 0.75 and float(ls["d/sign_real"]) == 0.5
+    logits = d_stats(real, fake, get_loss("hinge").boundary())  # boundary 0: every real right, 1 of 4 fakes
+    assert float(logits["d/acc_real"]) == 1.0 and float(logits["d/acc_fake"]) == 0.25
+    assert get_loss("lsgan").boundary(-1.0, 1.0) == 0.0 and get_loss("bce").boundary() == 0.0
+    critic = d_stats(real + 100, fake + 100, get_loss("wgan-gp").boundary())
+    assert "d/acc_fake" not in critic and float(critic["d/wasserstein_estimate"]) == pytest.approx(0.55, abs=1e-4)
+    alarms = Alarms(load_config("wgan-gp").monitor)
+    for i in range(10):
+        assert alarms.on_logs(i, {**{k: float(v) for k, v in critic.items()}, "loss/G": 1.0 + i}) == []
+
+
 def test_nan_stops_with_one_line_and_keeps_checkpoint(tmp_path, monkeypatch):
     _nan_after(monkeypatch, 14)
     with pytest.raises(GankitError) as e:

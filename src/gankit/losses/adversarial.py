@@ -96,6 +96,14 @@ class LossFamily:
     g: Callable[..., Tensor]
     paper: str
 
+    def boundary(self, a: float = 0.0, b: float = 1.0) -> float | None:
+        """D's output between its verdicts "fake" and "real": 0 for logits (BCE, hinge), (a + b) / 2
+        for least squares with targets a and b, None for a Wasserstein critic, whose scores shift
+        freely by a constant."""
+        if self.d is d_wasserstein:
+            return None
+        return (a + b) / 2 if self.d is d_lsgan else 0.0
+
 
 LOSSES: dict[str, LossFamily] = {
     "bce": LossFamily("bce", d_bce, g_bce_nonsaturating, "Goodfellow et al. 2014 (non-saturating G)"),

@@ -109,8 +109,8 @@ class CycleGAN(TranslationRecipe):
         real_b, fake_b_logits = self.D_B(b), self.D_B(fake_b)
         real_a, fake_a_logits = self.D_A(a), self.D_A(fake_a)
         loss = d_lsgan(real_b, fake_b_logits) + d_lsgan(real_a, fake_a_logits)
-        # LSGAN targets 0/1: shift by 1/2 so d_stats' sign-based accuracies mean "closer to the right target"
-        logs = d_stats(torch.cat([real_a, real_b]) - 0.5, torch.cat([fake_a_logits, fake_b_logits]) - 0.5)
+        # LSGAN targets 0 (fake) and 1 (real): a verdict is the nearer target
+        logs = d_stats(torch.cat([real_a, real_b]), torch.cat([fake_a_logits, fake_b_logits]), boundary=0.5)
         return StepOut({"D": loss}, logs)
 
     # --- evaluation and samples: A -> B on held-out images -------------------------------------

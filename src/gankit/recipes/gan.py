@@ -112,7 +112,7 @@ class AdversarialGAN(Recipe):
             fake = self.G(self.noise(real.shape[0]), y)
         real_logits, fake_logits = self.score_real_fake(real, fake, y)
         loss = self.loss.d(real_logits, fake_logits, **self.d_loss_kwargs())
-        logs = d_stats(real_logits, fake_logits)
+        logs = d_stats(real_logits, fake_logits, self.loss.boundary(self.cfg.loss.ls_a, self.cfg.loss.ls_b))
         if self.loss.name == "wgan-gp":
             gp = gradient_penalty(lambda v: self.judge(v, y), real, fake, pack=self.pack)
             loss = loss + self.cfg.loss.gp_weight * gp

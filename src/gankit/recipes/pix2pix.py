@@ -103,7 +103,7 @@ class Pix2Pix(TranslationRecipe):
             fake = self.G(x)
         real_logits, fake_logits = self.D(torch.cat([x, y], 1)), self.D(torch.cat([x, fake], 1))
         loss = 0.5 * self.loss.d(real_logits, fake_logits)  # halved: D learns slower than G (§3.3)
-        return StepOut({"D": loss}, d_stats(real_logits, fake_logits))
+        return StepOut({"D": loss}, d_stats(real_logits, fake_logits, self.loss.boundary()))
 
     def g_step(self, batch: dict) -> StepOut:
         x, y = batch["x"], batch["x_b"]

@@ -14,9 +14,12 @@ from ..errors import GankitError
 PANELS = [
     ("Losses", ["loss/"], "D and G losses (per log interval means)."),
     ("Discriminator accuracy", ["d/acc_real", "d/acc_fake"],
-     "Share of real (logit > 0) and fake (logit < 0) samples D gets right. Drifting in a 40-70% band is "
-     "normal; it is not a convergence test. Both near 100% for long: D has won."),
+     "Share of real and fake samples D gets right (logit above or below 0; least squares: the nearer "
+     "target). Drifting in a 40-70% band is normal; it is not a convergence test. Both near 100% for "
+     "long: D has won. A Wasserstein critic has no verdicts: see its estimate below."),
     ("Discriminator logits", ["d/logit_real_mean", "d/logit_fake_mean"], "Mean logits (shaded: ± one std)."),
+    ("Critic's Wasserstein estimate", ["d/wasserstein_estimate"],
+     "E[D(x_real)] - E[D(G(z))] of a WGAN critic: it falls as samples improve (Arjovsky et al. 2017, §4)."),
     ("Overfitting signal r_t and augmentation p", ["d/r_t", "aug/p"],
      "r_t = E[sign(D(x_real))] over recent real batches: 1 = D overfits, 0 = no overfitting. ADA raises p "
      "when r_t is above its target."),
