@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from ..config import Config, save_config
-from ..data import Batches, build_dataset, save_grid, save_points
+from ..data import Batches, build_dataset, save_grid, save_points, to_float
 from ..errors import GankitError
 from ..recipes import get_recipe_class
 from . import distributed as D
@@ -269,15 +269,15 @@ class Trainer:
         if self._alarm_reference is None:
             order = torch.randperm(len(self.data.x), generator=torch.Generator().manual_seed(self.cfg.seed))
             asked = self.fixed.get("y") if getattr(self.recipe, "num_classes", 0) else None
+            asked = None if asked is None else asked.cpu()
             y = None if self.data.y is None else self.data.y[order]
-            classes = [] if y is None else (y if asked is None else asked.cpu()).unique().tolist()
+            classes = [] if y is None else (y if asked is None else asked).unique().tolist()
             if y is None or len(classes) > 64:
-                ref = (self.data.x[order[:n]],)
+                real, labels = self.data.x[order[:n]], ()
             else:
                 idx = torch.cat([order[y == c][:16] for c in classes])
-                ref = (self.data.x[idx], None if asked is None else asked.cpu(), self.data.y[idx])
-            real = ref[0].float() / 127.5 - 1 if ref[0].dtype == torch.uint8 else ref[0]
-            self._alarm_reference = (real, *ref[1:])
+                real, labels = self.data.x[idx], (asked, self.data.y[idx])
+            self._alarm_reference = (to_float(real) if real.dtype == torch.uint8 else real, *labels)
         return self._alarm_reference
 
     @torch.no_grad()

@@ -22,11 +22,11 @@ def d_stats(real: Tensor, fake: Tensor, boundary: float | None = 0.0) -> dict[st
         "d/logit_real_std": real.std() if real.numel() > 1 else real.new_zeros(()),
         "d/logit_fake_mean": fake.mean(),
         "d/logit_fake_std": fake.std() if fake.numel() > 1 else fake.new_zeros(()),
+        "d/sign_real": (real - (boundary or 0.0)).sign().mean(),
     }
     if boundary is None:
-        return {**stats, "d/wasserstein_estimate": real.mean() - fake.mean(), "d/sign_real": real.sign().mean()}
-    return {"d/acc_real": (real > boundary).float().mean(), "d/acc_fake": (fake < boundary).float().mean(), **stats,
-            "d/sign_real": (real - boundary).sign().mean()}
+        return {**stats, "d/wasserstein_estimate": real.mean() - fake.mean()}
+    return {"d/acc_real": (real > boundary).float().mean(), "d/acc_fake": (fake < boundary).float().mean(), **stats}
 
 
 class RtWindow:
