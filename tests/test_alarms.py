@@ -49,9 +49,10 @@ def test_collapse_within_classes_fires_for_a_conditional_generator_that_ignores_
     assert alarms.on_samples(499, one_per_class, real, labels, real_y) == []
     msgs = alarms.on_samples(700, one_per_class, real, labels, real_y)
     assert len(msgs) == 1 and "mode collapse within classes at step 700" in msgs[0]
-    # the class-coverage and whole-grid checks pass this G: 10 classes, and diversity across classes
-    assert Alarms(load_config("cgan").monitor, classify=lambda x: torch.arange(len(x)) % 10).on_samples(
-        700, one_per_class, real) == []
+    # the class-coverage and whole-grid spread checks pass this G (10 classes, spread across classes):
+    # without the asked labels, only its samples' nearest neighbours give it away
+    blind = Alarms(load_config("cgan").monitor, classify=lambda x: torch.arange(len(x)) % 10).on_samples(700, one_per_class, real)
+    assert len(blind) == 1 and "nearest neighbour" in blind[0]
 
 
 def test_collapse_within_the_classifier_classes_of_an_unconditional_generator():
@@ -64,9 +65,32 @@ def test_collapse_within_the_classifier_classes_of_an_unconditional_generator():
     prototypes = real[:10][kind] + 0.01 * torch.randn(64, 1, 8, 8)
     alarms = Alarms(load_config("dcgan").monitor, classify=lambda x: kind)
     assert alarms.on_samples(600, real[torch.randperm(160)[:64]], real, None, real_y) == []
-    assert alarms.on_samples(600, prototypes, real) == []  # without real labels: the class count only
     msgs = alarms.on_samples(700, prototypes, real, None, real_y)
     assert len(msgs) == 1 and "within classes at step 700" in msgs[0] and "by the domain classifier" in msgs[0]
+
+
+def test_collapse_to_a_few_images_without_labels_or_classifier():
+    """Twenty prototypes spread as widely as real images: the whole-grid spread check passes them,
+    their nearest neighbours do not. An untrained G's samples, all alike but not copies, and a
+    healthy G's pass both."""
+    from gankit.metrics import mean_pairwise_distance, nearest_neighbour_ratio
+
+    torch.manual_seed(0)
+    real = torch.rand(160, 1, 8, 8) * 2 - 1
+    prototypes = real[:20][torch.arange(64) % 20] + 0.01 * torch.randn(64, 1, 8, 8)
+    blobs = 0.1 * torch.randn(64, 1, 8, 8)  # alike, each with its own noise
+    healthy = torch.rand(64, 1, 8, 8) * 2 - 1
+    assert mean_pairwise_distance(prototypes) > 0.9 * mean_pairwise_distance(real)
+    assert nearest_neighbour_ratio(prototypes, real) < 0.05
+    assert nearest_neighbour_ratio(healthy, real) == pytest.approx(1.0, abs=0.15)
+    assert nearest_neighbour_ratio(blobs, real) > 0.8
+    assert nearest_neighbour_ratio(real[:1].repeat(64, 1, 1, 1), real) is None  # no spread at all: the spread check's case
+    cfg = load_config("dcgan").monitor
+    assert Alarms(cfg).on_samples(600, healthy, real) == []
+    assert Alarms(cfg).on_samples(600, blobs * 5, real) == []
+    msgs = Alarms(cfg).on_samples(600, prototypes, real)
+    assert len(msgs) == 1 and "mode collapse at step 600" in msgs[0] and "nearest neighbour" in msgs[0]
+    assert Alarms(cfg).on_samples(600, prototypes[:, 0, 0, :2], real[:, 0, 0, :2]) == []  # 2-D points: modes are the toy metrics' job
 
 
 def test_engine_judges_a_conditional_grid_class_by_class(tmp_path, monkeypatch):
@@ -78,6 +102,19 @@ def test_engine_judges_a_conditional_grid_class_by_class(tmp_path, monkeypatch):
         "train.report=false", "train.progress=false"])
     fired = json.loads((run / "alarms.json").read_text())
     assert list(fired) == ["collapse"] and "within classes at step 2" in fired["collapse"]["message"]
+
+
+def test_collapse_is_judged_on_draws_from_noise_only(tmp_path, monkeypatch):
+    """An upscaling grid holds inputs, outputs and targets side by side, close to one another by
+    design: it is not judged for collapse. A GAN's grid of draws is."""
+    judged = []
+    monkeypatch.setattr(Alarms, "on_samples", lambda self, step, imgs, *rest: judged.append(tuple(imgs.shape)) or [])
+    common = ["train.report=false", "train.progress=false", "train.sample_every=2", "eval.n=8"]
+    gankit.fit("srresnet", data="mnist-5k", steps=2, out=tmp_path / "sr", overrides=[
+        *common, "data.crop_size=28", "model.ngf=8", "model.n_blocks=1", "train.batch_size=4"])
+    assert judged == []
+    gankit.fit("gan", steps=2, out=tmp_path / "gan", overrides=[*common, *TOY])
+    assert judged == [(64, 1, 28, 28)]
 
 
 def test_domination_alarm_needs_d_winning_while_g_loss_rises():

@@ -133,6 +133,21 @@ def test_asked_class_accuracy_of_conditional_samples(mnist_root, digit_classifie
     assert one_each["asked_class_acc"] >= 0.9 and one_each["within_class_diversity"] < 1e-6
 
 
+def test_pixel_diversity_of_real_digits_and_of_a_few_repeated(mnist_root):
+    """`diversity` needs no classifier: train digits score ~1 against test digits on both
+    measures; ten digits repeated keep most of the spread but sit on their nearest neighbours."""
+    from gankit.metrics.evaluate import evaluate
+
+    x, _ = load_mnist(mnist_root, "train")
+    imgs = x[:1000].float() / 127.5 - 1
+    real_like = evaluate(_ctx(imgs, None, mnist_root, None), ["diversity"])["metrics"]
+    assert real_like["pairwise_distance_ratio"] == pytest.approx(1.0, abs=0.05)
+    assert real_like["nearest_neighbour_ratio"] == pytest.approx(1.0, abs=0.1)
+    repeated = imgs[:10][torch.arange(1000) % 10] + 0.01 * torch.randn(1000, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    few = evaluate(_ctx(repeated, None, mnist_root, None), ["diversity"])["metrics"]
+    assert few["pairwise_distance_ratio"] > 0.8 and few["nearest_neighbour_ratio"] < 0.05
+
+
 def _ctx(fake, labels, mnist_root, classifier):
     from gankit.metrics.evaluate import EvalContext
 

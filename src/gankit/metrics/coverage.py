@@ -79,3 +79,25 @@ def class_diversity(samples: torch.Tensor, labels: torch.Tensor, real: torch.Ten
             if d_real > 0:
                 ratios.append(mean_pairwise_distance(fake_c, max_n) / d_real)
     return sum(ratios) / len(ratios) if ratios else None
+
+
+def nearest_neighbour_ratio(samples: torch.Tensor, real: torch.Tensor, seed: int = 0) -> float | None:
+    """How close samples lie to their nearest neighbour for their spread, against real data:
+    (median nearest-neighbour distance / mean pairwise distance) of the samples, over the same for
+    as many real examples (drawn at random with ``seed`` when ``real`` holds more). ~1 for a healthy
+    G; near 0 when G draws a few images over and over, however much those few differ. Against the
+    spread, an untrained G's samples, all alike, are not mistaken for copies. None below two samples
+    or when either side has no spread (see :func:`mean_pairwise_distance` for that)."""
+    n = min(len(samples), len(real))
+    if n < 2:
+        return None
+    if len(real) > n:
+        real = real[torch.randperm(len(real), generator=torch.Generator().manual_seed(seed))[:n]]
+
+    def closeness(x: torch.Tensor) -> float | None:
+        d = torch.cdist(*(2 * [x[:n].flatten(1).double()]))
+        spread = float(d.sum()) / (n * (n - 1))
+        return float(d.fill_diagonal_(float("inf")).min(1).values.median()) / spread if spread > 0 else None
+
+    fake_c, real_c = closeness(samples), closeness(real)
+    return None if fake_c is None or not real_c else fake_c / real_c

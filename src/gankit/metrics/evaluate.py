@@ -15,7 +15,8 @@ import torch
 
 from ..errors import GankitError
 from .classifier import default_digit_classifier, weights_sha256
-from .coverage import class_coverage, class_diversity, stacked_coverage, toy2d_coverage
+from .coverage import (class_coverage, class_diversity, mean_pairwise_distance, nearest_neighbour_ratio, stacked_coverage,
+                       toy2d_coverage)
 from .distances import fid_from_features, kid, precision_recall
 from .inception import InceptionFeatures
 from .paired import paired_metrics
@@ -127,6 +128,19 @@ def _classes(ctx):
     return out
 
 
+def _diversity(ctx):
+    """Collapse in pixel space, with no classifier or feature network: the samples' spread and how
+    close each lies to its nearest neighbour, each against as many real images (at most 1,000)."""
+    fake = ctx.fake[:1000]
+    real = ctx.real[torch.randperm(len(ctx.real), generator=torch.Generator().manual_seed(ctx.seed))[:1000]]
+    if fake.shape[1:] != real.shape[1:]:
+        raise GankitError(f"diversity compares samples with real images of the same shape: samples are "
+                          f"{tuple(fake.shape[1:])}, real data {tuple(real.shape[1:])}")
+    d_real = mean_pairwise_distance(real)
+    return {"pairwise_distance_ratio": mean_pairwise_distance(fake) / d_real if d_real > 0 else float("nan"),
+            "nearest_neighbour_ratio": nearest_neighbour_ratio(fake, real, ctx.seed) or float("nan")}
+
+
 def _stacked(ctx):
     return stacked_coverage(ctx.fake.to(ctx.device), ctx.classifier)
 
@@ -144,7 +158,7 @@ def _paired(ctx):
 
 
 METRICS = {"fid": _fid, "kid": _kid, "pr": _pr, "mnist-fid": _mnist_fid, "classes": _classes,
-           "stacked": _stacked, "toy2d": _toy2d, "paired": _paired}
+           "diversity": _diversity, "stacked": _stacked, "toy2d": _toy2d, "paired": _paired}
 
 
 def evaluate(ctx: EvalContext, names: list[str]) -> dict:

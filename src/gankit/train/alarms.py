@@ -6,15 +6,17 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from ..metrics.coverage import class_diversity, mean_pairwise_distance
+from ..metrics.coverage import class_diversity, mean_pairwise_distance, nearest_neighbour_ratio
 
 
 class Alarms:
     """Mode collapse (from samples), discriminator domination (from D accuracy and the G loss),
     divergence (reported by the engine). ``classify`` maps images to class ids when a domain
-    classifier exists for the data; without one, collapse is judged by sample diversity. On
-    labelled data collapse is also judged within each class (asked for by a conditional G, or
-    named by the classifier): a G that draws one image per class covers every class."""
+    classifier exists for the data. On labelled data collapse is also judged within each class
+    (asked for by a conditional G, or named by the classifier): a G that draws one image per class
+    covers every class. Without labels it is judged by the distance from each sample to its nearest
+    neighbour in the grid (a G that repeats a few images keeps the grid's overall spread but not
+    that) and by the grid's overall spread."""
 
     def __init__(self, cfg_monitor, classify: Callable[[Tensor], Tensor] | None = None):
         self.cfg, self.classify = cfg_monitor, classify
@@ -61,11 +63,20 @@ class Alarms:
                        "G maps different z to the same few outputs: try --aug ada, a lower learning rate, "
                        "a different loss (wgan-gp, lsgan), or the best checkpoint (gankit export --which best).")
                 return [m for m in [self._fire("collapse", step, msg)] if m]
-            if real_labels is None:
-                return []
-            return self._within_classes(step, samples, predicted, real, real_labels, "of one class (by the domain classifier)",
-                                        "G draws a few images per class: try --aug ada, a lower learning rate, a different "
-                                        "loss (wgan-gp, lsgan), or the best checkpoint (gankit export --which best).")
+            if real_labels is not None:
+                fired = self._within_classes(step, samples, predicted, real, real_labels, "of one class (by the domain classifier)",
+                                             "G draws a few images per class: try --aug ada, a lower learning rate, a different "
+                                             "loss (wgan-gp, lsgan), or the best checkpoint (gankit export --which best).")
+                if fired:
+                    return fired
+        if samples.ndim == 4:
+            ratio = nearest_neighbour_ratio(samples, real)
+            if ratio is not None and ratio < self.cfg.collapse_nearest:
+                msg = (f"mode collapse at step {step}: for their spread, samples lie {ratio:.1%} as far from their "
+                       f"nearest neighbour in the grid as real images do (threshold {self.cfg.collapse_nearest:.0%}). G draws a few images "
+                       "over and over: try --aug ada, a lower learning rate, a different loss (wgan-gp, lsgan), "
+                       "or the best checkpoint (gankit export --which best).")
+                return [m for m in [self._fire("collapse", step, msg)] if m]
         d_fake, d_real = mean_pairwise_distance(samples, 256), mean_pairwise_distance(real, 256)
         if d_real > 0 and d_fake < self.cfg.collapse_diversity * d_real:
             msg = (f"mode collapse at step {step}: sample diversity is {d_fake / d_real:.1%} of real data's "
