@@ -46,6 +46,31 @@ def test_ada_p_moves_toward_target_at_configured_speed():
     assert aug.p == pytest.approx(1.0, abs=2 * step)
 
 
+def test_ada_reads_verdicts_on_the_loss_familys_boundary():
+    """Least-squares outputs near the real target b = 1 all sit above 0: read against 0 they would
+    say D is sure of every real image. Against the boundary (a + b) / 2 half of these are on the
+    fake side, so r_t = 0 < 0.6 and p goes down, not up."""
+    outputs = torch.tensor([0.4, 0.45, 0.55, 0.6]).repeat(16)
+    against_zero, against_boundary = Augmenter("ada", interval=1), Augmenter("ada", interval=1)
+    against_zero.p = against_boundary.p = 0.5
+    against_zero.observe(outputs)
+    against_boundary.observe(outputs, boundary=0.5)
+    assert against_zero.p > 0.5 > against_boundary.p
+
+
+def test_ada_refuses_a_wasserstein_critic():
+    from gankit.config import load_config
+    from gankit.data import build_dataset
+    from gankit.recipes.gan import AdversarialGAN
+
+    for loss in ("wgan", "wgan-gp"):
+        cfg = load_config("dcgan", overrides=[f"loss.name={loss}", "aug.mode=ada"])
+        with pytest.raises(GankitError, match="needs a loss with a decision boundary"):
+            AdversarialGAN(cfg, build_dataset(cfg.data), "cpu")
+    cfg = load_config("dcgan", overrides=["loss.name=wgan-gp", "aug.mode=diffaug"])
+    assert AdversarialGAN(cfg, build_dataset(cfg.data), "cpu").aug is not None
+
+
 def test_modes_and_bad_mode():
     assert Augmenter("fixed:0.3").p == 0.3 and Augmenter("diffaug").p == 1.0
     with pytest.raises(GankitError, match="--aug must be none, ada, fixed:P or diffaug"):

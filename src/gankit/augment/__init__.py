@@ -125,12 +125,13 @@ class Augmenter:
     def __call__(self, x: Tensor) -> Tensor:
         return augment(x, self.p, self.ops)
 
-    def observe(self, real_logits: Tensor) -> None:
-        """After each D step: accumulate sign(D(x_real)); every ``interval`` steps, move p."""
+    def observe(self, real_logits: Tensor, boundary: float = 0.0) -> None:
+        """After each D step: accumulate sign(D(x_real) - boundary), the side of D's verdict (0 for
+        logits, (a + b) / 2 for least squares); every ``interval`` steps, move p."""
         if self.mode != "ada":
             return
         logits = real_logits.detach().flatten()
-        self.sign_sum += float(logits.sign().sum())
+        self.sign_sum += float((logits - boundary).sign().sum())
         self.count += logits.numel()
         self.steps += 1
         if self.steps % self.interval == 0:

@@ -67,6 +67,11 @@ class AdversarialGAN(Recipe):
         self.nets = {"G": self.G, "D": self.D}
         self.players = {"D": [self.D], "G": [self.G]}
         self.loss = get_loss(cfg.loss.name)
+        self.boundary = self.loss.boundary(cfg.loss.ls_a, cfg.loss.ls_b)
+        if cfg.aug.mode == "ada" and self.boundary is None:
+            raise GankitError(f"--aug ada steers p by r_t = E[sign(D(x_real))], which needs a loss with a decision "
+                              f"boundary (bce, hinge, lsgan); a {cfg.loss.name} critic's scores shift freely by a "
+                              "constant: use --aug fixed:P or --aug diffaug")
         self.aug = build_augment(cfg, data.channels)
         self.batch_size = cfg.train.batch_size
         self.d_uses_batch_stats = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.D.modules())
@@ -112,13 +117,13 @@ class AdversarialGAN(Recipe):
             fake = self.G(self.noise(real.shape[0]), y)
         real_logits, fake_logits = self.score_real_fake(real, fake, y)
         loss = self.loss.d(real_logits, fake_logits, **self.d_loss_kwargs())
-        logs = d_stats(real_logits, fake_logits, self.loss.boundary(self.cfg.loss.ls_a, self.cfg.loss.ls_b))
+        logs = d_stats(real_logits, fake_logits, self.boundary)
         if self.loss.name == "wgan-gp":
             gp = gradient_penalty(lambda v: self.judge(v, y), real, fake, pack=self.pack)
             loss = loss + self.cfg.loss.gp_weight * gp
             logs["d/gradient_penalty"] = gp.detach()
         if self.aug is not None:
-            self.aug.observe(real_logits)
+            self.aug.observe(real_logits, self.boundary or 0.0)
             logs["aug/p"] = self.aug.p
         return StepOut({"D": loss}, logs)
 

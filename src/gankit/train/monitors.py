@@ -14,7 +14,7 @@ def d_stats(real: Tensor, fake: Tensor, boundary: float | None = 0.0) -> dict[st
     ``boundary`` is the output between D's two verdicts: 0 for logits (BCE, hinge), (a + b) / 2 for
     least squares with targets a (fake) and b (real). A Wasserstein critic has none (None): its
     scores shift freely by a constant, so it logs no accuracy but its estimate of the Wasserstein
-    distance, E[D(x_real)] - E[D(G(z))] (Arjovsky et al. 2017, §4), and r_t keeps sign 0.
+    distance, E[D(x_real)] - E[D(G(z))] (Arjovsky et al. 2017, §4), and no r_t either.
     Multi-dimensional outputs (PatchGAN maps) are judged per patch."""
     real, fake = real.detach().float(), fake.detach().float()
     stats = {
@@ -22,11 +22,11 @@ def d_stats(real: Tensor, fake: Tensor, boundary: float | None = 0.0) -> dict[st
         "d/logit_real_std": real.std() if real.numel() > 1 else real.new_zeros(()),
         "d/logit_fake_mean": fake.mean(),
         "d/logit_fake_std": fake.std() if fake.numel() > 1 else fake.new_zeros(()),
-        "d/sign_real": (real - (boundary or 0.0)).sign().mean(),
     }
     if boundary is None:
         return {**stats, "d/wasserstein_estimate": real.mean() - fake.mean()}
-    return {"d/acc_real": (real > boundary).float().mean(), "d/acc_fake": (fake < boundary).float().mean(), **stats}
+    return {"d/acc_real": (real > boundary).float().mean(), "d/acc_fake": (fake < boundary).float().mean(), **stats,
+            "d/sign_real": (real - boundary).sign().mean()}
 
 
 class RtWindow:
