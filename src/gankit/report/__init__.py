@@ -21,8 +21,9 @@ PANELS = [
     ("Critic's Wasserstein estimate", ["d/wasserstein_estimate"],
      "E[D(x_real)] - E[D(G(z))] of a WGAN critic: it falls as samples improve (Arjovsky et al. 2017, §4)."),
     ("Overfitting signal r_t and augmentation p", ["d/r_t", "aug/p"],
-     "r_t = E[sign(D(x_real))] over recent real batches: 1 = D overfits, 0 = no overfitting. ADA raises p "
-     "when r_t is above its target."),
+     "r_t = E[sign(D(x_real))] over recent real batches (the sign taken on the side of D's verdict): "
+     "1 = D overfits, 0 = no overfitting. ADA raises p when r_t is above its target. A WGAN critic has no "
+     "verdict, so no r_t."),
     ("BEGAN equilibrium", ["began/k", "began/M_global"], "k_t and the convergence measure M_global (falls as quality rises)."),
     ("Gradient norms", ["grad/"], "Norm of each player's gradient."),
     ("Learning rates", ["lr/"], ""),
