@@ -8,6 +8,7 @@ import gankit
 from gankit.config import load_config
 from gankit.errors import GankitError
 from gankit.recipes.gan import AdversarialGAN
+from gankit.train import Trainer
 from gankit.train.alarms import Alarms
 from gankit.train.checkpoint import latest_checkpoint, load_checkpoint
 
@@ -102,6 +103,17 @@ def test_engine_judges_a_conditional_grid_class_by_class(tmp_path, monkeypatch):
         "train.report=false", "train.progress=false"])
     fired = json.loads((run / "alarms.json").read_text())
     assert list(fired) == ["collapse"] and "within classes at step 2" in fired["collapse"]["message"]
+
+
+def test_engine_catches_an_unconditional_generator_that_repeats_a_few_images(tmp_path, monkeypatch):
+    """No classifier, labelled data (mnist-5k): the grid's nearest neighbours against real digits."""
+    protos = torch.rand(8, 1, 28, 28) * 2 - 1
+    monkeypatch.setattr(AdversarialGAN, "render", lambda self, G, fixed: protos[torch.arange(len(fixed["z"])) % 8])
+    monkeypatch.setattr(Trainer, "_domain_classifier", lambda self: None)  # whatever classifier this machine caches
+    run = gankit.fit("gan", steps=4, out=tmp_path / "run", overrides=[
+        *TOY, "train.sample_every=2", "monitor.collapse_after=0", "train.progress=false"])
+    fired = json.loads((run / "alarms.json").read_text())
+    assert list(fired) == ["collapse"] and "nearest neighbour" in fired["collapse"]["message"]
 
 
 def test_collapse_is_judged_on_draws_from_noise_only(tmp_path, monkeypatch):
