@@ -82,7 +82,7 @@ def gankit_flops(recipe: str, batch: int, mnist_root: Path) -> float:
         batch_data = next(trainer.batches)
         with FlopCounterMode(display=False) as fc:
             for phase in trainer.phases:
-                trainer.apply(phase.fn(None if phase.batch == "none" else batch_data), False)
+                trainer.run_phase(phase, None if phase.batch == "none" else batch_data, False)
         return fc.get_total_flops()
 
 

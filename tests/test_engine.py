@@ -179,10 +179,8 @@ def test_bf16_runs_forward_passes_in_bfloat16_and_keeps_float32_state(tmp_path, 
     trainer.recipe.D.register_forward_hook(lambda mod, inp, out: seen.append(out.dtype))
     losses = []
     for phase in trainer.phases:
-        with trainer.autocast():
-            out = phase.fn(next(trainer.batches) if phase.batch == "new" else None)
+        out, _ = trainer.run_phase(phase, next(trainer.batches) if phase.batch == "new" else None, False)
         losses += [loss.dtype for loss in out.losses.values()]
-        trainer.apply(out, False)
     expected = torch.bfloat16 if precision == "bf16" else torch.float32
     assert seen and set(seen) == {expected}
     assert set(losses) == {torch.float32}
@@ -192,6 +190,37 @@ def test_bf16_runs_forward_passes_in_bfloat16_and_keeps_float32_state(tmp_path, 
                 assert p.dtype == p.grad.dtype == opt.state[p]["exp_avg"].dtype == torch.float32
     trainer.fit()
     assert "precision: " + precision in (tmp_path / "r" / "config.yaml").read_text()
+
+
+@pytest.mark.parametrize("recipe, over", [
+    ("gan", ["model.g_widths=[32,64]", "model.d_widths=[64]"]),
+    ("dcgan", ["model.g_width=8", "model.d_width=8", "model.g_fc=32", "model.d_fc=32"]),
+    ("wgan", ["model.g_width=8", "model.d_width=8"]),  # weight clipping after each critic update
+    ("wgan-gp", ["model.g_width=8", "model.d_width=8", "train.n_d=2"]),  # double backward through the copies
+])
+def test_bf16_weight_copies_give_autocasts_numbers(tmp_path, recipe, over):
+    """bf16 copies of the weights, made once per update, change the memory traffic and nothing else:
+    the run matches bf16 autocast casting the float32 weights at every forward pass bit for bit,
+    which also shows each update's copies are remade (the fused optimizers do not move the
+    parameters' version counters)."""
+    from gankit.api import resolve_config
+    from gankit.train import Trainer
+    from gankit.train.precision import ComputeCopies, compute_copies
+
+    def run(copies: bool, name: str) -> dict:
+        cfg = resolve_config(recipe, data="mnist-5k", steps=6, batch_size=16, overrides=[
+            *over, "data.limit=128", "train.report=false", "train.progress=false", "train.precision=bf16"])
+        trainer = Trainer(cfg, tmp_path / name)
+        assert isinstance(trainer.weights, ComputeCopies)
+        if not copies:
+            trainer.weights = compute_copies("fp32", [])  # autocast alone
+        trainer.fit()
+        return {f"{k}.{n}": v.clone() for k, net in trainer.recipe.nets.items() for n, v in net.state_dict().items()}
+
+    with_copies, autocast_only = run(True, "copies"), run(False, "autocast")
+    assert with_copies.keys() == autocast_only.keys()
+    for k, v in with_copies.items():
+        assert v.dtype == autocast_only[k].dtype and torch.equal(v, autocast_only[k]), k
 
 
 def test_auto_precision_is_bf16_only_for_images_on_a_native_bf16_cpu(monkeypatch):

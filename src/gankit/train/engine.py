@@ -18,7 +18,7 @@ from .alarms import Alarms
 from .averaging import ema_model
 from .checkpoint import latest_checkpoint, load_checkpoint, prune, save_atomic
 from .monitors import RtWindow
-from .precision import resolve_precision, step_autocast
+from .precision import compute_copies, resolve_precision, step_autocast
 
 
 class Divergence(Exception):
@@ -58,6 +58,7 @@ class Trainer:
         self.phases = self.recipe.phases()
         t["precision"] = resolve_precision(t.precision, self.device, self.data.kind)  # saved resolved: resume keeps it
         self.autocast = step_autocast(t.precision, self.device, verbose=self.main)
+        self.weights = compute_copies(t.precision, self.recipe.nets.values())
 
         self.params = {p: [q for m in mods for q in m.parameters() if q.requires_grad]
                        for p, mods in self.recipe.players.items()}
@@ -119,14 +120,21 @@ class Trainer:
                 group["lr"] = self.base_lr[p] * f * self.recipe.lr_scale(p)
 
     # --- one update ---------------------------------------------------------------------------
-    def apply(self, out, want_grad_norm: bool) -> dict[str, float]:
-        players = list(out.losses)
-        for p in players:
-            if not torch.isfinite(out.losses[p].detach()).all():
-                raise Divergence(f"loss/{p} became {out.losses[p].item()}")
-        for i, p in enumerate(players):
-            self.opts[p].zero_grad(set_to_none=True)
-            out.losses[p].backward(inputs=self.params[p], retain_graph=i < len(players) - 1)
+    def run_phase(self, phase, batch: dict | None, want_grad_norm: bool):
+        """One step of a phase: the recipe's losses, their gradients (in the step's precision), the
+        players' updates. Returns the step's output and, when asked, the gradient norms."""
+        with self.autocast(), self.weights.swapped():
+            out = phase.fn(batch)
+            players = list(out.losses)
+            for p in players:
+                if not torch.isfinite(out.losses[p].detach()).all():
+                    raise Divergence(f"loss/{p} became {out.losses[p].item()}")
+            for i, p in enumerate(players):
+                self.opts[p].zero_grad(set_to_none=True)
+                out.losses[p].backward(inputs=self.params[p], retain_graph=i < len(players) - 1)
+        return out, self.update(players, want_grad_norm)
+
+    def update(self, players: list[str], want_grad_norm: bool) -> dict[str, float]:
         norms = {}
         for p in players:
             if self.dist.enabled:
@@ -137,6 +145,7 @@ class Trainer:
         for p in players:
             self.opts[p].step()
             self.recipe.after_update(p)
+            self.weights.invalidate(self.params[p])
         return norms
 
     # --- the loop ---------------------------------------------------------------------------------
@@ -168,9 +177,7 @@ class Trainer:
                             if phase.batch == "new":
                                 batch = next(self.batches)
                                 imgs0 += t.batch_size
-                            with self.autocast():
-                                out = phase.fn(batch if phase.batch != "none" else None)
-                            norms = self.apply(out, log_now)
+                            out, norms = self.run_phase(phase, batch if phase.batch != "none" else None, log_now)
                             for k, v in {**{f"loss/{p}": l.detach() for p, l in out.losses.items()}, **out.logs, **norms}.items():
                                 acc[k] = acc.get(k, 0.0) + float(v)
                                 seen[k] = seen.get(k, 0) + 1
@@ -349,6 +356,7 @@ class Trainer:
         self.rt.load_state_dict(e["rt"])
         self.alarms.load_state_dict(e["alarms"])
         self.step = s["step"]
+        self.weights.invalidate()
 
     def handle_divergence(self, what: str) -> None:
         last = latest_checkpoint(self.ckpt_dir)

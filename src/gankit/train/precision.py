@@ -40,3 +40,84 @@ def step_autocast(precision: str, device: torch.device, verbose: bool = True) ->
         print(f"gankit: warning: train.precision=bf16 on {device.type}, which has no native bfloat16 "
               "arithmetic: it may be slower than fp32", file=sys.stderr)
     return lambda: torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+class ComputeCopies:
+    """bf16 copies of the weights that autocast casts for every forward pass (those of nn.Linear and
+    convolution layers), made once per optimizer update instead, with float32 masters kept for the
+    update: mixed precision with master weights (Micikevicius et al. 2018).
+
+    Inside :meth:`swapped` those parameters hold their copies, so matrix products read bf16 weights
+    without a cast and write bf16 weight gradients; on leaving, the parameters get their float32
+    values back and the gradients are copied into float32 buffers kept from step to step. The
+    numbers are autocast's: the same bf16 weights enter the same products, and the same bf16
+    gradients are widened to float32 for the update. What changes is the memory traffic: autocast
+    cast G's weights twice per iteration (D step, G step) and widened each gradient into freshly
+    allocated memory. A copy is remade when its parameter's version counter moves (an optimizer
+    step, weight clipping, a checkpoint load), so nothing outside a step sees, or has to know of,
+    the copies: EMA, checkpoints, exports and samples read the float32 parameters. The fused
+    optimizers update parameters without moving that counter, so the engine also calls
+    :meth:`invalidate` after each update."""
+
+    def __init__(self, nets, dtype: torch.dtype = torch.bfloat16):
+        from torch import nn
+        from torch.nn.utils import parametrize
+
+        self.dtype = dtype
+        layers = (nn.Linear, nn.modules.conv._ConvNd)
+        seen: dict[int, torch.nn.Parameter] = {}
+        for net in nets:
+            for m in net.modules():
+                if isinstance(m, layers) and not parametrize.is_parametrized(m):
+                    for p in m.parameters(recurse=False):
+                        seen.setdefault(id(p), p)
+        self.params = list(seen.values())
+        self._copies: dict[int, tuple[int, torch.Tensor]] = {}
+        self._grads: dict[int, torch.Tensor] = {}
+
+    def invalidate(self, params=None) -> None:
+        """Forget the copies of ``params`` (all when None): they are remade at their next use."""
+        if params is None:
+            self._copies.clear()
+        for p in params or ():
+            self._copies.pop(id(p), None)
+
+    @contextlib.contextmanager
+    def swapped(self):
+        masters = []
+        for p in self.params:
+            version, copy = self._copies.get(id(p), (None, None))
+            if version != p._version:
+                copy = p.detach().to(self.dtype)
+                self._copies[id(p)] = (p._version, copy)
+            masters.append(p.data)
+            p.data = copy
+        try:
+            yield
+        finally:
+            for p, master in zip(self.params, masters):
+                grad = p.grad
+                if grad is None or grad.dtype == master.dtype:
+                    p.data = master
+                    continue
+                p.grad = None
+                p.data = master
+                buf = self._grads.get(id(p))
+                if buf is None or buf.shape != master.shape:
+                    buf = self._grads[id(p)] = torch.empty_like(master)
+                p.grad = buf.copy_(grad)
+
+
+class _NoCopies:
+    """fp32: the weights are used as they are."""
+
+    def swapped(self):
+        return contextlib.nullcontext()
+
+    def invalidate(self, params=None) -> None:
+        pass
+
+
+def compute_copies(precision: str, nets) -> ComputeCopies | _NoCopies:
+    """The weights a step's forward and backward passes use: bf16 copies with bf16, the float32 ones with fp32."""
+    return ComputeCopies(nets) if precision == "bf16" else _NoCopies()
