@@ -137,8 +137,9 @@ def _diversity(ctx):
         raise GankitError(f"diversity compares samples with real images of the same shape: samples are "
                           f"{tuple(fake.shape[1:])}, real data {tuple(real.shape[1:])}")
     d_real = mean_pairwise_distance(real)
+    nn_ratio = nearest_neighbour_ratio(fake, real, ctx.seed)
     return {"pairwise_distance_ratio": mean_pairwise_distance(fake) / d_real if d_real > 0 else float("nan"),
-            "nearest_neighbour_ratio": nearest_neighbour_ratio(fake, real, ctx.seed) or float("nan")}
+            "nearest_neighbour_ratio": float("nan") if nn_ratio is None else nn_ratio}
 
 
 def _stacked(ctx):

@@ -9,6 +9,10 @@ from torch import Tensor
 from ..metrics.coverage import class_diversity, mean_pairwise_distance, nearest_neighbour_ratio
 
 
+COLLAPSE_ADVICE = ("try --aug ada, a lower learning rate, a different loss (wgan-gp, lsgan), "
+                   "or the best checkpoint (gankit export --which best).")
+
+
 class Alarms:
     """Mode collapse (from samples), discriminator domination (from D accuracy and the G loss),
     divergence (reported by the engine). ``classify`` maps images to class ids when a domain
@@ -60,28 +64,25 @@ class Alarms:
             classes = torch.unique(predicted).numel()
             if classes < self.cfg.collapse_classes:
                 msg = (f"mode collapse at step {step}: samples cover only {classes} class(es) by the domain classifier. "
-                       "G maps different z to the same few outputs: try --aug ada, a lower learning rate, "
-                       "a different loss (wgan-gp, lsgan), or the best checkpoint (gankit export --which best).")
+                       f"G maps different z to the same few outputs: {COLLAPSE_ADVICE}")
                 return [m for m in [self._fire("collapse", step, msg)] if m]
             if real_labels is not None:
                 fired = self._within_classes(step, samples, predicted, real, real_labels, "of one class (by the domain classifier)",
-                                             "G draws a few images per class: try --aug ada, a lower learning rate, a different "
-                                             "loss (wgan-gp, lsgan), or the best checkpoint (gankit export --which best).")
+                                             f"G draws a few images per class: {COLLAPSE_ADVICE}")
                 if fired:
                     return fired
         if samples.ndim == 4:
             ratio = nearest_neighbour_ratio(samples, real)
             if ratio is not None and ratio < self.cfg.collapse_nearest:
                 msg = (f"mode collapse at step {step}: for their spread, samples lie {ratio:.1%} as far from their "
-                       f"nearest neighbour in the grid as real images do (threshold {self.cfg.collapse_nearest:.0%}). G draws a few images "
-                       "over and over: try --aug ada, a lower learning rate, a different loss (wgan-gp, lsgan), "
-                       "or the best checkpoint (gankit export --which best).")
+                       f"nearest neighbour in the grid as real images do (threshold {self.cfg.collapse_nearest:.0%}). "
+                       f"G draws a few images over and over: {COLLAPSE_ADVICE}")
                 return [m for m in [self._fire("collapse", step, msg)] if m]
         d_fake, d_real = mean_pairwise_distance(samples, 256), mean_pairwise_distance(real, 256)
         if d_real > 0 and d_fake < self.cfg.collapse_diversity * d_real:
             msg = (f"mode collapse at step {step}: sample diversity is {d_fake / d_real:.1%} of real data's "
                    f"(threshold {self.cfg.collapse_diversity:.0%}). G maps different z to the same few outputs: "
-                   "try --aug ada, a lower learning rate, or a different loss (wgan-gp, lsgan).")
+                   f"{COLLAPSE_ADVICE}")
             return [m for m in [self._fire("collapse", step, msg)] if m]
         return []
 

@@ -6,6 +6,8 @@ import sys
 from collections.abc import Callable
 
 import torch
+from torch import nn
+from torch.nn.utils import parametrize
 
 
 def native_bf16(device: torch.device) -> bool:
@@ -60,12 +62,9 @@ class ComputeCopies:
     :meth:`invalidate` after each update."""
 
     def __init__(self, nets, dtype: torch.dtype = torch.bfloat16):
-        from torch import nn
-        from torch.nn.utils import parametrize
-
         self.dtype = dtype
         layers = (nn.Linear, nn.modules.conv._ConvNd)
-        seen: dict[int, torch.nn.Parameter] = {}
+        seen: dict[int, nn.Parameter] = {}
         for net in nets:
             for m in net.modules():
                 if isinstance(m, layers) and not parametrize.is_parametrized(m):
@@ -103,7 +102,7 @@ class ComputeCopies:
                 p.grad = None
                 p.data = master
                 buf = self._grads.get(id(p))
-                if buf is None or buf.shape != master.shape:
+                if buf is None:
                     buf = self._grads[id(p)] = torch.empty_like(master)
                 p.grad = buf.copy_(grad)
 
