@@ -1,4 +1,5 @@
 """The engine: exact resume, atomic checkpoints, export/sample, and torchrun."""
+import hashlib
 import json
 import os
 import shutil
@@ -56,15 +57,15 @@ def test_existing_run_needs_resume(tmp_path):
 
 def test_crash_while_writing_keeps_previous_checkpoint(tmp_path):
     path = tmp_path / "ckpt" / "step-0000001.pt"
-    save_atomic({"w": torch.ones(3)}, path)
+    save_atomic({"nets": {}, "w": torch.ones(3)}, path)
     # a process that dies half-way through writing the next version of the same file
     code = (
         "import os, torch, sys\n"
         "from gankit.train import checkpoint as c\n"
-        "def dying_save(obj, f):\n"
-        "    f.write(b'PK\\x03\\x04 half a zip'); f.flush(); os._exit(9)\n"
-        "torch.save = dying_save\n"
-        f"c.save_atomic({{'w': torch.zeros(3)}}, {str(path)!r})\n")
+        "def dying_write(path, data):\n"
+        "    open(path, 'wb').write(bytes(data[:len(data) // 2])); os._exit(9)\n"
+        "c._write_file = dying_write\n"
+        f"c.save_atomic({{'nets': {{}}, 'w': torch.zeros(3)}}, {str(path)!r})\n")
     proc = subprocess.run([sys.executable, "-c", code])
     assert proc.returncode == 9
     assert torch.equal(load_checkpoint(path)["w"], torch.ones(3))
@@ -74,7 +75,7 @@ def test_crash_while_writing_keeps_previous_checkpoint(tmp_path):
 def test_corrupt_checkpoint_is_one_line_error(tmp_path):
     bad = tmp_path / "step-0000001.pt"
     bad.write_bytes(b"garbage")
-    with pytest.raises(GankitError, match="corrupt or not a gankit checkpoint"):
+    with pytest.raises(GankitError, match="is corrupt .*truncated, or not a gankit checkpoint"):
         load_checkpoint(bad)
 
 
@@ -105,7 +106,12 @@ def test_export_never_unpickles(tmp_path):
     gen = tmp_path / "run" / "generator"
     cfg = json.loads((gen / "config.json").read_text())
     assert cfg["class"] == "DCGANGenerator" and cfg["meta"]["kind"] == "noise"
-    (gen / "model.safetensors").write_bytes(b"\x80\x04 pickle-looking junk")
+    junk = b"\x80\x04 pickle-looking junk"
+    (gen / "model.safetensors").write_bytes(junk)
+    with pytest.raises(GankitError, match="is corrupt: its sha256 differs"):
+        gankit.load_generator(gen)
+    cfg["weights_sha256"] = hashlib.sha256(junk).hexdigest()  # junk that passes the checksum is still refused
+    (gen / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(GankitError, match="cannot load weights"):
         gankit.load_generator(gen)
 

@@ -37,8 +37,10 @@ def fit(recipe: str = "dcgan", *, out: str | Path | None = None, resume: str | P
         **options) -> Path:
     """Train a recipe and return the run directory; ``options`` are :func:`resolve_config`'s.
     ``resume`` continues a run exactly where its last checkpoint stopped (its saved config, plus any
-    overrides such as a larger ``steps``)."""
+    overrides such as a larger ``steps``). ``out`` may name a run that died before its first
+    checkpoint: it starts again in place."""
     from .train import Trainer
+    from .train.checkpoint import step_checkpoints
 
     if resume is not None:
         run_dir = Path(resume)
@@ -48,7 +50,7 @@ def fit(recipe: str = "dcgan", *, out: str | Path | None = None, resume: str | P
         return Trainer(resolve_config(saved=saved, **options), run_dir, resume=True).fit()
     cfg = resolve_config(recipe, **options)
     run_dir = Path(out) if out is not None else default_run_dir(cfg)
-    if (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").iterdir()):
+    if step_checkpoints(run_dir / "checkpoints") or (run_dir / "checkpoints" / "best.pt").is_file():
         raise GankitError(f"{run_dir} already holds a run; pass --resume {run_dir} or another --out")
     return Trainer(cfg, run_dir).fit()
 
@@ -65,23 +67,38 @@ def export(run_dir: str | Path, out_dir: str | Path, which: str = "auto") -> tup
 
     which: ``best`` (the checkpoint kept by the training metric), ``last``, or ``auto`` (best when it exists).
     Returns (out_dir, which checkpoint was used). Recipes may add files (SGAN writes its classifier).
+    A checkpoint that fails its checksum is passed over for the newest one that verifies, with a line
+    naming both.
     """
+    import sys
+
     from .data import build_dataset
     from .recipes import get_recipe_class
-    from .train.checkpoint import latest_checkpoint, load_checkpoint
+    from .train.checkpoint import CorruptCheckpoint, latest_good_checkpoint, load_checkpoint
 
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").is_file():
         raise GankitError(f"{run_dir} is not a run directory (no config.yaml)")
-    best, last = run_dir / "checkpoints" / "best.pt", latest_checkpoint(run_dir / "checkpoints")
     if which not in ("auto", "best", "last"):
         raise GankitError(f"--which must be auto, best or last, got '{which}'")
+    best = run_dir / "checkpoints" / "best.pt"
     if which == "best" and not best.is_file():
         raise GankitError(f"{run_dir} has no best checkpoint (train with --set eval.metric=... eval.every=N)")
-    path = best if which == "best" or (which == "auto" and best.is_file()) else last
+    path = state = bad = None
+    if which == "best" or (which == "auto" and best.is_file()):
+        try:
+            path, state = best, load_checkpoint(best)
+        except CorruptCheckpoint as e:
+            if which == "best":
+                raise
+            bad = e
     if path is None:
-        raise GankitError(f"{run_dir} has no checkpoint yet")
-    state = load_checkpoint(path)
+        path, state, corrupt = latest_good_checkpoint(run_dir / "checkpoints")
+        bad = bad or (corrupt[0] if corrupt else None)
+        if path is None:
+            raise bad or GankitError(f"{run_dir} has no checkpoint yet")
+    if bad is not None:
+        print(f"gankit: warning: checkpoint {bad.path} is corrupt ({bad.why}); exporting {path} instead", file=sys.stderr)
     cfg = Config.wrap(state["config"])
     recipe = get_recipe_class(cfg.recipe)(cfg, build_dataset(cfg.data, cfg.seed), "cpu")
     for k, m in recipe.nets.items():

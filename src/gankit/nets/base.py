@@ -7,6 +7,7 @@ from its class name alone: no pickle, no training code, no discriminator.
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
 import json
 from pathlib import Path
@@ -57,18 +58,30 @@ def register(cls: type[nn.Module]) -> type[nn.Module]:
     return cls
 
 
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def save_pretrained(self: nn.Module, path: str | Path) -> Path:
-    """Write ``config.json`` (class, kwargs, meta) and ``model.safetensors`` into ``path``."""
+    """Write ``config.json`` (class, kwargs, meta, the weights' sha256) and ``model.safetensors``
+    into ``path``. Each is renamed into place whole; a kill between the two renames leaves a pair
+    whose checksum disagrees, which loading reports."""
     from .. import __version__
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
+    tmp_weights, tmp_config = path / (WEIGHTS_NAME + ".tmp"), path / (CONFIG_NAME + ".tmp")
+    save_file({k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}, str(tmp_weights))
     config = {"gankit_version": __version__, "class": type(self).__name__,
-              "kwargs": self.init_kwargs, "meta": _jsonable(getattr(self, "meta", {}))}
-    (path / CONFIG_NAME).write_text(json.dumps(config, indent=2))
-    tmp = path / (WEIGHTS_NAME + ".tmp")
-    save_file({k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}, str(tmp))
-    tmp.replace(path / WEIGHTS_NAME)
+              "kwargs": self.init_kwargs, "meta": _jsonable(getattr(self, "meta", {})),
+              "weights_sha256": file_sha256(tmp_weights)}
+    tmp_config.write_text(json.dumps(config, indent=2))
+    tmp_weights.replace(path / WEIGHTS_NAME)
+    tmp_config.replace(path / CONFIG_NAME)
     return path
 
 
@@ -105,6 +118,9 @@ def load_pretrained(path: str | Path, device: str | torch.device = "cpu", expect
     weights = path / WEIGHTS_NAME
     if not weights.is_file():
         raise GankitError(f"{path} has no {WEIGHTS_NAME}")
+    if "weights_sha256" in cfg and file_sha256(weights) != cfg["weights_sha256"]:  # exports before checksums have none
+        raise GankitError(f"{weights} is corrupt: its sha256 differs from the one in {path / CONFIG_NAME} "
+                          "(export the generator again: gankit export RUN_DIR OUT_DIR)")
     try:
         net.load_state_dict(load_file(str(weights), device="cpu"))
     except Exception as e:  # safetensors raises several types for corrupt files

@@ -1,8 +1,18 @@
-"""Atomic checkpoints: written to a temporary file, flushed, then renamed over the target."""
+"""Checkpoints that survive kills, bit flips and full disks.
+
+A checkpoint is serialised in memory first (so its size is known and a full disk surfaces as an
+``OSError``, not as a torch traceback), written to a temporary file, flushed, then renamed over
+the target. It carries the sha256 of its content, checked on load: a flipped bit is found, not
+resumed from.
+"""
 from __future__ import annotations
 
+import errno
+import hashlib
+import io
 import os
 import re
+import shutil
 from pathlib import Path
 
 import torch
@@ -10,34 +20,115 @@ import torch
 from ..errors import GankitError
 
 _STEP_RE = re.compile(r"step-(\d+)\.pt$")
+DIGEST_KEY = "sha256"
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+class CorruptCheckpoint(GankitError):
+    def __init__(self, path: Path, why: str):
+        super().__init__(f"checkpoint {path} is corrupt ({why})")
+        self.path, self.why = path, why
+
+
+class CheckpointWriteError(GankitError):
+    """A checkpoint could not be written; the file it would have replaced is untouched."""
+
+
+def content_digest(obj) -> str:
+    """sha256 of a checkpoint's content: tensors by dtype, shape and values (whatever their memory
+    layout), containers and plain values by their structure and ``repr``."""
+    h = hashlib.sha256()
+    _feed(h, obj)
+    return h.hexdigest()
+
+
+def _feed(h, obj) -> None:
+    if isinstance(obj, torch.Tensor):
+        t = obj.detach().cpu().contiguous().reshape(-1)
+        h.update(f"T{t.dtype}{tuple(obj.shape)}".encode())
+        h.update(t.view(torch.uint8).numpy())
+    elif isinstance(obj, dict):
+        h.update(b"D%d" % len(obj))
+        for k in sorted(obj, key=repr):  # optimizer states have int keys, the rest str
+            h.update(repr(k).encode())
+            _feed(h, obj[k])
+    elif isinstance(obj, (list, tuple)):
+        h.update(b"L%d" % len(obj))
+        for v in obj:
+            _feed(h, v)
+    else:
+        h.update(f"{type(obj).__name__}:{obj!r};".encode())
+
+
+def _mb(n: int) -> str:
+    return f"{n / 2**20:.1f} MB"
+
+
+def _write_file(path: Path, data) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def save_atomic(obj: dict, path: str | Path) -> Path:
-    """A crash during the write leaves the previous file at ``path`` untouched."""
+    """A crash, a kill or a full disk during the write leaves the previous file at ``path``
+    untouched and no temporary file behind (a kill may leave one: :func:`clean_temporary`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    torch.save({**obj, DIGEST_KEY: content_digest(obj)}, buf)
+    data = buf.getbuffer()
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        with open(tmp, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if shutil.disk_usage(path.parent).free < len(data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        try:
+            _write_file(tmp, data)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        _fsync_dir(path.parent)
+    except OSError as e:
+        if e.errno in _DISK_FULL:
+            free = shutil.disk_usage(path.parent).free if path.parent.is_dir() else 0
+            why = f"the disk is full (needs {_mb(len(data))}, {_mb(free)} free)"
+        else:
+            why = e.strerror or str(e)
+        raise CheckpointWriteError(f"cannot write checkpoint {path}: {why}") from None
     return path
 
 
 def load_checkpoint(path: str | Path) -> dict:
-    """Load with ``weights_only=True``: tensors and plain containers only, no arbitrary pickles."""
+    """Load with ``weights_only=True`` (tensors and plain containers only, no arbitrary pickles)
+    and check the content against the sha256 saved with it."""
     path = Path(path)
     if not path.is_file():
         raise GankitError(f"checkpoint {path} does not exist")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # truncated zip, bad pickle opcode, ...
-        raise GankitError(f"checkpoint {path} is corrupt or not a gankit checkpoint ({type(e).__name__})") from None
+        raise CorruptCheckpoint(path, f"{type(e).__name__} on reading: truncated, or not a gankit checkpoint") from None
+    if not isinstance(state, dict) or "nets" not in state:
+        raise CorruptCheckpoint(path, "not a gankit checkpoint")
+    digest = state.pop(DIGEST_KEY, None)  # checkpoints from before checksums have none
+    if digest is not None and content_digest(state) != digest:
+        raise CorruptCheckpoint(path, "its content does not match the sha256 saved with it")
+    return state
 
 
 def step_checkpoints(ckpt_dir: str | Path) -> list[Path]:
@@ -45,13 +136,33 @@ def step_checkpoints(ckpt_dir: str | Path) -> list[Path]:
     ckpt_dir = Path(ckpt_dir)
     if not ckpt_dir.is_dir():
         return []
-    found = [(int(m.group(1)), p) for p in ckpt_dir.iterdir() if (m := _STEP_RE.search(p.name))]
+    found = [(int(m.group(1)), p) for p in ckpt_dir.iterdir() if (m := _STEP_RE.match(p.name))]
     return [p for _, p in sorted(found)]
 
 
 def latest_checkpoint(ckpt_dir: str | Path) -> Path | None:
     found = step_checkpoints(ckpt_dir)
     return found[-1] if found else None
+
+
+def latest_good_checkpoint(ckpt_dir: str | Path) -> tuple[Path | None, dict | None, list[CorruptCheckpoint]]:
+    """The newest numbered checkpoint that loads and matches its checksum, its state, and the newer
+    ones that did not (newest first)."""
+    bad = []
+    for p in reversed(step_checkpoints(ckpt_dir)):
+        try:
+            return p, load_checkpoint(p), bad
+        except CorruptCheckpoint as e:
+            bad.append(e)
+    return None, None, bad
+
+
+def clean_temporary(ckpt_dir: str | Path) -> None:
+    """Remove the temporary files of writes a kill cut short."""
+    ckpt_dir = Path(ckpt_dir)
+    if ckpt_dir.is_dir():
+        for p in ckpt_dir.glob(".*.pt.tmp-*"):
+            p.unlink(missing_ok=True)
 
 
 def prune(ckpt_dir: str | Path, keep: int) -> None:

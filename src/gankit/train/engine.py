@@ -1,8 +1,11 @@
 """The training loop. It knows nothing of any particular GAN: a recipe supplies the steps."""
 from __future__ import annotations
 
+import errno
 import json
 import math
+import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -16,7 +19,8 @@ from ..recipes import get_recipe_class
 from . import distributed as D
 from .alarms import Alarms
 from .averaging import ema_model
-from .checkpoint import latest_checkpoint, load_checkpoint, prune, save_atomic
+from .checkpoint import (CheckpointWriteError, clean_temporary, latest_checkpoint, latest_good_checkpoint,
+                         load_checkpoint, prune, save_atomic)
 from .monitors import RtWindow
 from .precision import compute_copies, resolve_precision, step_autocast
 
@@ -77,6 +81,8 @@ class Trainer:
         self.step = 0
         self.lr_mult = 1.0
         self.rollbacks = 0
+        self.acc: dict[str, float] = {}  # sums since the last log line, and how many values each holds:
+        self.seen: dict[str, int] = {}   # with n_d > 1 a D number arrives n_d times per iteration, a G number once
         self.best: float | None = None
         self.best_step: int | None = None
         self.log_path = self.run_dir / "metrics.jsonl"
@@ -84,10 +90,7 @@ class Trainer:
         if self.dist.enabled:
             D.broadcast_state(self.recipe.nets.values())
         if resume:
-            ckpt = latest_checkpoint(self.ckpt_dir)
-            if ckpt is None:
-                raise GankitError(f"--resume {self.run_dir}: no checkpoint in {self.ckpt_dir}")
-            self.load(ckpt)
+            self.resume()
 
     # --- helpers --------------------------------------------------------------------------------
     def _domain_classifier(self):
@@ -152,18 +155,21 @@ class Trainer:
     def fit(self) -> Path:
         cfg, t = self.cfg, self.cfg.train
         if self.main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            save_config(cfg, self.run_dir / "config.yaml")
-            for name, text in self.recipe.run_files().items():
-                (self.run_dir / name).write_text(text)
-            from torch.utils.tensorboard import SummaryWriter
-            self.tb = SummaryWriter(str(self.run_dir / "tb"))
+            try:
+                self.run_dir.mkdir(parents=True, exist_ok=True)
+                clean_temporary(self.ckpt_dir)
+                self.truncate_logs(self.step)
+                save_config(cfg, self.run_dir / "config.yaml")
+                for name, text in self.recipe.run_files().items():
+                    (self.run_dir / name).write_text(text)
+            except OSError as e:
+                raise self.write_error(e) from None
+            self.open_tb()
         from tqdm.auto import tqdm
 
         bar = tqdm(total=t.steps, initial=self.step, disable=None if (t.progress and self.main) else True,
                    dynamic_ncols=True, mininterval=1.0, desc=cfg.recipe)
-        acc: dict[str, float] = {}  # sums since the last log line, and how many values each holds:
-        seen: dict[str, int] = {}   # with n_d > 1 a D number arrives n_d times per iteration, a G number once
+        acc, seen = self.acc, self.seen  # saved in checkpoints: a resume's first log line averages the same steps
         t0, imgs0 = time.perf_counter(), 0
         batch = None
         try:
@@ -185,7 +191,6 @@ class Trainer:
                                 self.rt.add(float(out.logs["d/sign_real"]))
                 except Divergence as e:
                     self.handle_divergence(str(e))
-                    acc, seen = {}, {}
                     continue
                 if self.ema is not None and it >= t.ema_start:
                     self.ema.update_parameters(self.recipe.generator())
@@ -203,13 +208,17 @@ class Trainer:
                     for msg in self.alarms.on_logs(self.step, logs):
                         self.alarm(msg)
                     bar.set_postfix({k.split("/")[-1]: f"{v:.3f}" for k, v in logs.items() if k.startswith("loss/")})
-                    acc, seen, t0, imgs0 = {}, {}, time.perf_counter(), 0
+                    acc.clear()
+                    seen.clear()
+                    t0, imgs0 = time.perf_counter(), 0
                 if self.step % t.sample_every == 0 or self.step == t.steps:
                     self.save_samples()
                 if cfg.eval.metric and cfg.eval.every and (self.step % cfg.eval.every == 0 or self.step == t.steps):
                     self.evaluate()
                 if self.step % t.ckpt_every == 0 or self.step == t.steps:
                     self.save()
+        except OSError as e:  # a log row or sample grid on a full disk or an unwritable directory
+            raise self.write_error(e) from None
         finally:
             bar.close()
             if self.tb is not None:
@@ -221,7 +230,10 @@ class Trainer:
                 self.log({"dist/max_rank_diff": diff, "dist/world": self.dist.world})
             D.shutdown()
         if self.main:
-            self.finish()
+            try:
+                self.finish()
+            except OSError as e:
+                raise self.write_error(e) from None
         return self.run_dir
 
     # --- side outputs ---------------------------------------------------------------------------------
@@ -308,7 +320,7 @@ class Trainer:
             better = self.best is None or (head < self.best if self.cfg.eval.best_mode == "min" else head > self.best)
             if better:
                 self.best, self.best_step = head, self.step
-                save_atomic(self.state(), self.ckpt_dir / "best.pt")
+                self.write_checkpoint(self.ckpt_dir / "best.pt")
             logs["eval/best"] = self.best
         self.log(logs)
 
@@ -327,17 +339,85 @@ class Trainer:
             "batches": self.batches.state_dict(),
             "recipe": self.recipe.state_dict(),
             "engine": {"lr_mult": self.lr_mult, "rollbacks": self.rollbacks, "best": self.best,
-                       "best_step": self.best_step, "rt": self.rt.state_dict(), "alarms": self.alarms.state_dict()},
+                       "best_step": self.best_step, "rt": self.rt.state_dict(), "alarms": self.alarms.state_dict(),
+                       "acc": dict(self.acc), "seen": dict(self.seen), "numerics": self.numerics()},
         }
+
+    def numerics(self) -> dict:
+        """What, besides the config, changes a run's numbers: a resume that differs cannot be exact."""
+        device = torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else self.device.type
+        return {"threads": torch.get_num_threads(), "torch": str(torch.__version__), "device": device,
+                "cpu": torch.backends.cpu.get_cpu_capability(), "world": self.dist.world}
+
+    def write_checkpoint(self, path: Path) -> None:
+        last = latest_checkpoint(self.ckpt_dir)
+        try:
+            save_atomic(self.state(), path)
+        except CheckpointWriteError as e:
+            raise GankitError(f"{e}; last good checkpoint: {last or 'none yet'} (earlier checkpoints are intact)") from None
+
+    def write_error(self, e: OSError) -> GankitError:
+        """One line for a log row, sample grid or export that could not be written."""
+        where = e.filename or self.run_dir
+        why = e.strerror or str(e)
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            free = shutil.disk_usage(self.run_dir).free if self.run_dir.is_dir() else 0
+            why = f"the disk is full ({free / 2**20:.1f} MB free)"
+        last = latest_checkpoint(self.ckpt_dir)
+        return GankitError(f"cannot write {where}: {why}; last good checkpoint: {last or 'none yet'}")
 
     def save(self) -> None:
         if not self.main:
             return
-        save_atomic(self.state(), self.ckpt_dir / f"step-{self.step:07d}.pt")
+        if self.tb is not None:  # the events up to this step reach the disk with the checkpoint
+            self.tb.flush()
+        self.write_checkpoint(self.ckpt_dir / f"step-{self.step:07d}.pt")
         prune(self.ckpt_dir, self.cfg.train.keep_last)
 
-    def load(self, path: Path) -> None:
-        s = load_checkpoint(path)
+    def resume(self) -> None:
+        """Continue from the newest checkpoint that verifies; a run killed before its first
+        checkpoint starts again from step 0 with its saved config."""
+        path, state, bad = latest_good_checkpoint(self.ckpt_dir)
+        if path is None and bad:
+            raise GankitError(f"--resume {self.run_dir}: no checkpoint verifies ({bad[0]}"
+                              + (f", and {len(bad) - 1} older" if len(bad) > 1 else "") + ")")
+        if path is None:
+            if self.main:
+                print(f"gankit: {self.run_dir} has no checkpoint yet: starting from step 0 with its saved config",
+                      file=sys.stderr)
+            return
+        if bad and self.main:
+            newer = bad[0].path if len(bad) == 1 else f"{bad[-1].path.name}..{bad[0].path.name}"
+            print(f"gankit: warning: checkpoint {newer} is corrupt ({bad[0].why}); resuming from {path}", file=sys.stderr)
+        self.load(path, state)
+        was = state["engine"].get("numerics")
+        now = self.numerics()
+        changed = [f"{k} {was[k]} -> {now[k]}" for k in now if was is not None and was.get(k) != now[k]]
+        if changed and self.main:
+            print(f"gankit: warning: resuming with {', '.join(changed)} since {path.name} was written: "
+                  "the numbers will differ from an uninterrupted run's", file=sys.stderr)
+
+    def check_architecture(self, path: Path, s: dict) -> None:
+        """A changed network cannot take the checkpoint's weights: name the first tensor that differs
+        and the config keys that changed."""
+        for name, m in self.recipe.nets.items():
+            mine, theirs = m.state_dict(), s["nets"].get(name, {})
+            for key in sorted(mine.keys() | theirs.keys()):
+                a, b = mine.get(key), theirs.get(key)
+                if a is not None and b is not None and a.shape == b.shape:
+                    continue
+                def shape(t):
+                    return "absent" if t is None else f"shape {list(t.shape)}"
+                old, new = _flat(s["config"]), _flat(self.cfg.to_dict())
+                changed = [f"{k} {old.get(k)} -> {new.get(k)}" for k in sorted(old.keys() | new.keys())
+                           if k.split(".")[0] in ("model", "data") and old.get(k) != new.get(k)]
+                raise GankitError(f"cannot resume from {path}: {name}.{key} is {shape(a)} in this config but "
+                                  f"{shape(b)} in the checkpoint" + (f" ({', '.join(changed[:3])})" if changed else "")
+                                  + "; a run's networks cannot change on resume")
+
+    def load(self, path: Path, s: dict | None = None) -> None:
+        s = load_checkpoint(path) if s is None else s
+        self.check_architecture(path, s)
         for k, m in self.recipe.nets.items():
             m.load_state_dict(s["nets"][k])
         for p, o in self.opts.items():
@@ -355,24 +435,70 @@ class Trainer:
         self.lr_mult, self.rollbacks, self.best, self.best_step = e["lr_mult"], e["rollbacks"], e["best"], e["best_step"]
         self.rt.load_state_dict(e["rt"])
         self.alarms.load_state_dict(e["alarms"])
+        for mine, saved in ((self.acc, e.get("acc", {})), (self.seen, e.get("seen", {}))):
+            mine.clear()
+            mine.update(saved)
         self.step = s["step"]
         self.weights.invalidate()
 
+    def truncate_logs(self, step: int, keep_alarms: bool = False) -> None:
+        """Drop what was logged after ``step``, which a resume or rollback computes again, and a row
+        a kill cut short: the log then holds each step once, as an uninterrupted run's does."""
+        if self.log_path.is_file():
+            kept = []
+            for line in self.log_path.read_text().splitlines():
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if row.get("step", 0) <= step or (keep_alarms and "alarm" in row):
+                    kept.append(line + "\n")
+            tmp = self.log_path.with_name(self.log_path.name + ".tmp")
+            tmp.write_text("".join(kept))
+            tmp.replace(self.log_path)
+        alarms_file = self.run_dir / "alarms.json"
+        if alarms_file.is_file() and not keep_alarms:
+            alarms_file.write_text(json.dumps(self.alarms.fired, indent=2))
+
+    def open_tb(self) -> None:
+        """TensorBoard hides the events of steps after ``self.step`` that an earlier process wrote."""
+        from torch.utils.tensorboard import SummaryWriter
+
+        if self.tb is not None:
+            self.tb.close()
+        tb_dir = self.run_dir / "tb"
+        self.tb = SummaryWriter(str(tb_dir), purge_step=self.step + 1 if tb_dir.is_dir() else None)
+
     def handle_divergence(self, what: str) -> None:
-        last = latest_checkpoint(self.ckpt_dir)
-        where = f"last good checkpoint: {last}" if last else "no checkpoint was written yet"
-        if self.cfg.train.on_nan == "rollback" and last is not None and self.rollbacks < self.cfg.train.max_rollbacks:
-            self.load(last)
-            self.rollbacks += 1
-            self.lr_mult *= 0.5
-            msg = (f"{what} at step {self.step + 1}; rolled back to step {self.step} and halved the learning rates "
-                   f"(rollback {self.rollbacks}/{self.cfg.train.max_rollbacks})")
-            self.alarms.on_divergence(self.step, msg)
+        """Stop, or roll back to the last good checkpoint at half the learning rates. The rollback
+        count, the rates' multiplier and the alarms raised survive the reload, so rollbacks end."""
+        failing = self.step + 1
+        max_rollbacks = self.cfg.train.max_rollbacks
+        last, state, _ = latest_good_checkpoint(self.ckpt_dir)
+        if self.cfg.train.on_nan == "rollback" and last is not None and self.rollbacks < max_rollbacks:
+            rollbacks, lr_mult, fired = self.rollbacks + 1, self.lr_mult * 0.5, dict(self.alarms.fired)
+            self.load(last, state)
+            self.rollbacks, self.lr_mult = rollbacks, lr_mult
+            self.alarms.fired = {**self.alarms.fired, **fired}
+            if self.main:
+                self.truncate_logs(self.step, keep_alarms=True)
+                self.open_tb()
+            msg = (f"{what} at step {failing}; rolled back to step {self.step} and halved the learning rates "
+                   f"(rollback {self.rollbacks}/{max_rollbacks})")
+            self.alarms.on_divergence(failing, msg)
             self.alarm(msg)
             return
-        msg = (f"{what} at step {self.step + 1}: training stopped ({where}). Lower the learning rates "
-               "(--set optim.D.lr=...) or pass --set train.on_nan=rollback")
-        self.alarms.on_divergence(self.step, msg)
+        where = f"last good checkpoint: {last}" if last else "no checkpoint was written yet"
+        if self.cfg.train.on_nan != "rollback":
+            msg = (f"{what} at step {failing}: training stopped ({where}). Lower the learning rates "
+                   "(--set optim.D.lr=...) or pass --set train.on_nan=rollback")
+        elif last is None:
+            msg = (f"{what} at step {failing}: training stopped, nothing to roll back to ({where}). Lower the "
+                   "learning rates (--set optim.D.lr=...) or checkpoint sooner (train.ckpt_every)")
+        else:
+            msg = (f"{what} at step {failing} after {self.rollbacks} rollbacks (train.max_rollbacks="
+                   f"{max_rollbacks}): training stopped ({where}). Lower the learning rates (--set optim.D.lr=...)")
+        self.alarms.on_divergence(failing, msg)
         self.alarm(msg)
         raise GankitError(msg)
 
@@ -397,3 +523,13 @@ class Trainer:
         if report is not None:
             lines.append(f"  report:     {report}")
         print("\n".join(lines))
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
