@@ -36,8 +36,13 @@ SHORT = ["train", "gan", "--data", "toy2d-ring", "--steps", "30", *TINY]  # two 
 
 
 def _rows(run: Path) -> list[dict]:
-    """metrics.jsonl without its wall-clock fields."""
-    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    """metrics.jsonl without its wall-clock fields (a row cut short kept as text, to differ)."""
+    def parse(line: str) -> dict:
+        try:
+            return json.loads(line)
+        except json.JSONDecodeError:
+            return {"unparsable": line}
+    rows = [parse(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     return [{k: v for k, v in r.items() if k != "time" and not k.startswith("speed/")} for r in rows]
 
 
