@@ -30,8 +30,10 @@ TINY = ["--batch-size", "32", "--seed", "3", "--set", "model.g_widths=[32,32]", 
         "--set", "data.toy_n=1000", "--set", "train.ckpt_every=15", "--set", "train.log_every=10",
         "--set", "train.keep_last=2", "--set", "train.ema=0.9", "--set", "train.report=false",
         "--set", "train.progress=false"]
+# thresholds at which the domination alarm fires at step 40, between the checkpoints at 30 and 45
 RUN = ["train", "gan", "--data", "toy2d-ring", "--steps", str(STEPS), *TINY, "--set", f"train.sample_every={STEPS}",
-       "--set", "eval.metric=toy2d-modes", "--set", "eval.every=30", "--set", "eval.n=200"]
+       "--set", "eval.metric=toy2d-modes", "--set", "eval.every=30", "--set", "eval.n=200",
+       "--set", "monitor.domination_acc=0", "--set", "monitor.domination_intervals=4"]
 SHORT = ["train", "gan", "--data", "toy2d-ring", "--steps", "30", *TINY]  # two checkpoints, no best.pt
 
 
@@ -146,6 +148,7 @@ def _cases(rng: random.Random) -> list[tuple[str, list[tuple[str, int, float]], 
         ("step, before the first checkpoint; resumed", [("step", rng.randint(1, first_ckpt_calls), 0)], "resume"),
         ("first checkpoint half written; restarted in place", [("write", 1, rng.random())], "restart"),
         ("step, mid-run", [("step", rng.randint(first_ckpt_calls, 2 * STEPS), 0)], "resume"),
+        ("step, after the alarm at step 40", [("step", 2 * rng.randint(41, 44) + rng.randint(0, 1), 0)], "resume"),
         ("checkpoint half written", [("write", rng.randint(2, 6), rng.random())], "resume"),
         ("checkpoint written, not renamed", [("rename", rng.randint(1, 6), 0)], "resume"),
         ("metrics row half written", [("row", rng.randint(1, STEPS // 10), rng.random())], "resume"),
@@ -157,6 +160,8 @@ def _cases(rng: random.Random) -> list[tuple[str, list[tuple[str, int, float]], 
 
 def test_killed_runs_resume_bit_identical(reference, tmp_path, capsys):
     want_gen, want_rows, want_tb = _generator(reference), _rows(reference), _tb_scalars(reference)
+    want_alarms = json.loads((reference / "alarms.json").read_text())
+    assert [r["step"] for r in want_rows if "alarm" in r] == [40] and len(want_alarms) == 1
     cases = _cases(random.Random(26))
     runs = []
     for i, (name, kills, finish) in enumerate(cases):
@@ -177,10 +182,10 @@ def test_killed_runs_resume_bit_identical(reference, tmp_path, capsys):
             same_gen += 1
         else:
             failures.append(f"{name}: generator differs")
-        if _rows(run) == want_rows:
+        if _rows(run) == want_rows and json.loads((run / "alarms.json").read_text()) == want_alarms:
             same_rows += 1
         else:
-            failures.append(f"{name}: metrics.jsonl differs")
+            failures.append(f"{name}: metrics.jsonl or alarms.json differs")
         if _tb_scalars(run) == want_tb:
             same_tb += 1
         else:
@@ -188,7 +193,7 @@ def test_killed_runs_resume_bit_identical(reference, tmp_path, capsys):
     n = len(runs)
     with capsys.disabled():
         print(f"\nfault suite: {n} killed runs; bit-identical generators {same_gen}/{n}, row-identical "
-              f"metrics.jsonl {same_rows}/{n}, identical TensorBoard scalars {same_tb}/{n}")
+              f"metrics.jsonl (and alarms.json) {same_rows}/{n}, identical TensorBoard scalars {same_tb}/{n}")
     assert not failures, failures
 
 
