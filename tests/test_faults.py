@@ -8,6 +8,7 @@ import errno
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -288,9 +289,35 @@ def test_disk_full_names_the_path_the_space_and_the_last_good_checkpoint(tmp_pat
     assert [p.name for p in (run / "checkpoints").iterdir()] == [first.name]  # no temporary file left
     # the check before writing: too little free space is refused without touching the disk
     monkeypatch.setattr(C, "_write_file", write)
-    monkeypatch.setattr(C.shutil, "disk_usage", lambda p: type("U", (), {"free": 1000})())
-    with pytest.raises(GankitError, match=r"needs \d+\.\d MB, 0\.0 MB free"):
-        C.save_atomic({"nets": {"w": torch.ones(10**5)}}, tmp_path / "x" / "step-0000001.pt")
+    monkeypatch.setattr(C, "_free_bytes", lambda directory: 1000)
+    with pytest.raises(GankitError, match=r"the disk is full \(needs 3\.8 MB, "):
+        C.save_atomic({"nets": {"w": torch.ones(10**6)}}, tmp_path / "x" / "step-0000001.pt")
+    assert not (tmp_path / "x").exists() or not list((tmp_path / "x").iterdir())
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+def test_disk_full_on_a_real_tmpfs(tmp_path, capsys, monkeypatch):
+    """The kernel's ENOSPC half-way through a checkpoint, on a filesystem filled to leave room for one."""
+    assert main([*SHORT, "--out", str(tmp_path / "sized")]) == 0
+    size = C.latest_checkpoint(tmp_path / "sized" / "checkpoints").stat().st_size
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        (disk / "filler").write_bytes(b"\0" * (shutil.disk_usage(disk).free - size - 48 * 1024))
+        monkeypatch.setattr(C, "_free_bytes", lambda directory: 2**40)  # let the write itself hit the wall
+        run = disk / "run"
+        capsys.readouterr()
+        assert main([*SHORT[:5], "45", *SHORT[6:], "--set", "train.sample_every=1000", "--out", str(run)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        first, second = run / "checkpoints" / "step-0000015.pt", run / "checkpoints" / "step-0000030.pt"
+        assert len(err) == 1 and f"cannot write checkpoint {second}: the disk is full (needs " in err[0], err
+        assert f"last good checkpoint: {first}" in err[0], err
+        assert C.load_checkpoint(first)["step"] == 15
+        assert [p.name for p in (run / "checkpoints").iterdir()] == [first.name]
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
 
 
 def test_unwritable_output_directory_is_one_line(tmp_path, capsys):

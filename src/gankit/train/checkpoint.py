@@ -60,8 +60,12 @@ def _feed(h, obj) -> None:
         h.update(f"{type(obj).__name__}:{obj!r};".encode())
 
 
-def _mb(n: int) -> str:
-    return f"{n / 2**20:.1f} MB"
+def _size(n: int) -> str:
+    return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 2**10:.0f} kB"
+
+
+def _free_bytes(directory: Path) -> int:
+    return shutil.disk_usage(directory).free
 
 
 def _write_file(path: Path, data) -> None:
@@ -95,7 +99,7 @@ def save_atomic(obj: dict, path: str | Path) -> Path:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        if shutil.disk_usage(path.parent).free < len(data):
+        if _free_bytes(path.parent) < len(data):  # refused before a byte is written
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
         try:
             _write_file(tmp, data)
@@ -106,7 +110,7 @@ def save_atomic(obj: dict, path: str | Path) -> Path:
     except OSError as e:
         if e.errno in _DISK_FULL:
             free = shutil.disk_usage(path.parent).free if path.parent.is_dir() else 0
-            why = f"the disk is full (needs {_mb(len(data))}, {_mb(free)} free)"
+            why = f"the disk is full (needs {_size(len(data))}, {_size(free)} free)"
         else:
             why = e.strerror or str(e)
         raise CheckpointWriteError(f"cannot write checkpoint {path}: {why}") from None
