@@ -98,7 +98,8 @@ def export(run_dir: str | Path, out_dir: str | Path, which: str = "auto") -> tup
         if path is None:
             raise bad or GankitError(f"{run_dir} has no checkpoint yet")
     if bad is not None:
-        print(f"gankit: warning: checkpoint {bad.path} is corrupt ({bad.why}); exporting {path} instead", file=sys.stderr)
+        print(f"gankit: warning: checkpoint {bad.path} is corrupt ({bad.why}); exporting {path} instead",
+              file=sys.stderr)
     cfg = Config.wrap(state["config"])
     recipe = get_recipe_class(cfg.recipe)(cfg, build_dataset(cfg.data, cfg.seed), "cpu")
     for k, m in recipe.nets.items():

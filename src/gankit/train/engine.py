@@ -354,7 +354,8 @@ class Trainer:
         try:
             save_atomic(self.state(), path)
         except CheckpointWriteError as e:
-            raise GankitError(f"{e}; last good checkpoint: {last or 'none yet'} (earlier checkpoints are intact)") from None
+            raise GankitError(f"{e}; last good checkpoint: {last or 'none yet'} "
+                              "(earlier checkpoints are intact)") from None
 
     def write_error(self, e: OSError) -> GankitError:
         """One line for a log row, sample grid or export that could not be written."""
@@ -387,8 +388,9 @@ class Trainer:
                       file=sys.stderr)
             return
         if bad and self.main:
-            newer = bad[0].path if len(bad) == 1 else f"{bad[-1].path.name}..{bad[0].path.name}"
-            print(f"gankit: warning: checkpoint {newer} is corrupt ({bad[0].why}); resuming from {path}", file=sys.stderr)
+            which = (f"checkpoint {bad[0].path} is" if len(bad) == 1
+                     else f"checkpoints {', '.join(str(e.path) for e in reversed(bad))} are")
+            print(f"gankit: warning: {which} corrupt ({bad[0].why}); resuming from {path}", file=sys.stderr)
         self.load(path, state)
         was = state["engine"].get("numerics")
         now = self.numerics()
