@@ -185,3 +185,27 @@ def test_gankit_eval_paired_metrics_of_a_translator(facades_root, tmp_path):
     with torch.no_grad():
         want = paired_metrics(G(to_float(x[:8])), to_float(y[:8]))
     assert got["l1"] == pytest.approx(want["l1"], rel=1e-5) and got["ssim"] == pytest.approx(want["ssim"], rel=1e-5)
+
+
+@pytest.mark.parametrize("n", [1, 2])
+@pytest.mark.parametrize("x_last,g_last", [(False, False), (True, True), (False, True)])
+def test_instance_norm_equals_the_formula_in_every_memory_format(n, x_last, g_last):
+    """gankit's InstanceNorm2d against (x - mean) / sqrt(var + eps) per image and channel, in float64:
+    outputs and input gradients, channels-last or not (F.instance_norm's input gradient is wrong
+    for one channels-last image in torch 2.14)."""
+    from gankit.nets.blocks import InstanceNorm2d
+
+    g = torch.Generator().manual_seed(0)
+    x0, g0 = 3 * torch.randn(n, 8, 12, 12, generator=g, dtype=torch.float64) + 1, torch.randn(n, 8, 12, 12, generator=g, dtype=torch.float64)
+    x = x0.clone().requires_grad_()
+    mean, var = x.mean((2, 3), keepdim=True), x.var((2, 3), unbiased=False, keepdim=True)
+    ((x - mean) / torch.sqrt(var + 1e-5)).backward(g0)
+    fmt = lambda t, last: t.float().contiguous(memory_format=torch.channels_last if last else torch.contiguous_format)  # noqa: E731
+    xf = fmt(x0, x_last).requires_grad_()
+    y = InstanceNorm2d(8)(xf)
+    y.backward(fmt(g0, g_last))
+    want = (x0 - x0.mean((2, 3), keepdim=True)) / torch.sqrt(x0.var((2, 3), unbiased=False, keepdim=True) + 1e-5)
+    assert (y.double() - want).abs().max() < 1e-5
+    assert (xf.grad.double() - x.grad).abs().max() < 1e-5
+    if n == 1:  # one image keeps its memory format
+        assert y.is_contiguous(memory_format=torch.channels_last) == x_last

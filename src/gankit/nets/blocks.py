@@ -58,8 +58,25 @@ def norm1d(kind: str, n: int) -> nn.Module:
     return kinds[kind]()
 
 
+class InstanceNorm2d(nn.InstanceNorm2d):
+    """Instance norm that keeps a channels-last map channels-last and gets its gradient right.
+
+    For one image, instance norm is batch norm with batch statistics (both normalise each channel
+    over its H x W values), so that case runs F.batch_norm, whose CPU kernels keep the memory
+    format. F.instance_norm instead turns a channels-last map into NCHW, so that every norm of a
+    channels-last CycleGAN generator paid two layout copies (a quarter of the step went to copies),
+    and in torch 2.14 its input gradient is wrong when the batch is one image and the incoming
+    gradient is channels-last (max error 7 on unit-scale values; tests/test_translation.py checks
+    ours against a float64 formula). Batches of several images keep F.instance_norm."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4 or x.shape[0] != 1 or self.track_running_stats:
+            return super().forward(x)
+        return F.batch_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
+
+
 def norm2d(kind: str, n: int) -> nn.Module:
-    kinds = {"batch": lambda: nn.BatchNorm2d(n), "instance": lambda: nn.InstanceNorm2d(n, affine=False),
+    kinds = {"batch": lambda: nn.BatchNorm2d(n), "instance": lambda: InstanceNorm2d(n, affine=False),
              "none": nn.Identity}
     if kind not in kinds:
         raise GankitError(f"unknown norm '{kind}'; choose one of: {', '.join(kinds)}")
