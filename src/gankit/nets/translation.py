@@ -12,7 +12,7 @@ from torch import nn
 
 from ..errors import GankitError
 from .base import register
-from .blocks import norm2d
+from .blocks import ReflectionPad2d, norm2d
 
 
 def _bias(norm: str) -> bool:
@@ -112,8 +112,8 @@ class ResnetBlock(nn.Module):
     def __init__(self, ch: int, norm: str):
         super().__init__()
         bias = _bias(norm)
-        self.body = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(ch, ch, 3, bias=bias), norm2d(norm, ch),
-                                  nn.ReLU(True), nn.ReflectionPad2d(1), nn.Conv2d(ch, ch, 3, bias=bias),
+        self.body = nn.Sequential(ReflectionPad2d(1), nn.Conv2d(ch, ch, 3, bias=bias), norm2d(norm, ch),
+                                  nn.ReLU(True), ReflectionPad2d(1), nn.Conv2d(ch, ch, 3, bias=bias),
                                   norm2d(norm, ch))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -130,7 +130,7 @@ class ResnetGenerator(nn.Module):
         super().__init__()
         self.multiple = 4
         bias = _bias(norm)
-        layers = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, ngf, 7, bias=bias), norm2d(norm, ngf), nn.ReLU(True)]
+        layers = [ReflectionPad2d(3), nn.Conv2d(in_channels, ngf, 7, bias=bias), norm2d(norm, ngf), nn.ReLU(True)]
         ch = ngf
         for _ in range(2):
             layers += [nn.Conv2d(ch, ch * 2, 3, 2, 1, bias=bias), norm2d(norm, ch * 2), nn.ReLU(True)]
@@ -140,7 +140,7 @@ class ResnetGenerator(nn.Module):
             layers += [nn.ConvTranspose2d(ch, ch // 2, 3, 2, 1, output_padding=1, bias=bias),
                        norm2d(norm, ch // 2), nn.ReLU(True)]
             ch //= 2
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ch, out_channels, 7), nn.Tanh()]
+        layers += [ReflectionPad2d(3), nn.Conv2d(ch, out_channels, 7), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
