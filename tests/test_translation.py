@@ -208,3 +208,29 @@ def test_instance_norm_equals_the_formula_in_every_memory_format(n, x_last, g_la
     assert (y.double() - want).abs().max() < 1e-5
     assert (xf.grad.double() - x.grad).abs().max() < 1e-5
     assert y.is_contiguous(memory_format=torch.channels_last) == x_last  # the memory format is kept
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_reflection_pad_under_bf16_autocast_gives_torchs_bits_and_gradient(channels_last):
+    """gankit's ReflectionPad2d keeps a bf16 map bf16 under autocast, where torch's pads in float32:
+    the padded values and the input gradient (summed in float32, rounded once) are bit-equal."""
+    from torch import nn
+
+    from gankit.nets.blocks import ReflectionPad2d
+
+    g = torch.Generator().manual_seed(0)
+    x0 = torch.randn(2, 5, 9, 9, generator=g).bfloat16()
+    if channels_last:
+        x0 = x0.contiguous(memory_format=torch.channels_last)
+    grad = (1000 * torch.randn(2, 5, 15, 15, generator=g) + torch.randn(2, 5, 15, 15, generator=g)).bfloat16()
+    outs = []
+    for pad in (nn.ReflectionPad2d(3), ReflectionPad2d(3)):
+        x = x0.clone().requires_grad_()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            y = pad(x)
+        y.to(torch.bfloat16).backward(grad)  # as the next convolution casts its input
+        outs.append((y, x.grad))
+    (y_torch, g_torch), (y_ours, g_ours) = outs
+    assert y_torch.dtype == torch.float32 and y_ours.dtype == torch.bfloat16
+    assert torch.equal(y_torch.bfloat16(), y_ours) and torch.equal(g_torch, g_ours)
+    assert y_ours.is_contiguous(memory_format=torch.channels_last) == channels_last
