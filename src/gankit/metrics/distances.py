@@ -6,22 +6,35 @@ import torch
 
 
 def feature_stats(f: np.ndarray | torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and covariance (unbiased, float64) of an N x D feature array."""
+    """Mean and covariance (unbiased, float64) of an N x D feature array. ``xc.T @ xc`` is one
+    symmetric rank-k update in BLAS, about half the time of ``np.cov`` on 10k x 2048."""
     f = np.asarray(f, dtype=np.float64)
-    return f.mean(0), np.cov(f, rowvar=False)
+    mu = f.mean(0)
+    xc = f - mu
+    return mu, xc.T @ xc / (len(f) - 1)
+
+
+def _trace_sqrt_product(s1: np.ndarray, s2: np.ndarray) -> float:
+    """Tr((S1 S2)^{1/2}) for covariance matrices: the eigenvalues of S1 S2 are those of the symmetric
+    A^T S2 A for any A with A A^T = S1, so a symmetric eigenvalue solver does it (a few times faster and
+    more accurate than the general one on S1 S2). A is S1's Cholesky factor, or its symmetric square
+    root from an eigen-decomposition when S1 is singular (fewer samples than dimensions)."""
+    try:
+        a = np.linalg.cholesky(s1)
+    except np.linalg.LinAlgError:
+        w, v = np.linalg.eigh(s1)
+        a = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    m = a.T @ s2 @ a
+    eig = np.linalg.eigvalsh((m + m.T) / 2)
+    return float(np.sqrt(np.clip(eig, 0, None)).sum())  # round-off can leave tiny negative eigenvalues
 
 
 def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
-    """Heusel et al. 2017: ||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^{1/2}).
-
-    Tr((S1 S2)^{1/2}) is the sum of the square roots of the eigenvalues of S1 S2 (real and
-    non-negative for covariance matrices, up to round-off, which is clipped)."""
+    """Heusel et al. 2017: ||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^{1/2}), in float64."""
     mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
     s1, s2 = np.atleast_2d(sigma1).astype(np.float64), np.atleast_2d(sigma2).astype(np.float64)
-    eig = np.linalg.eigvals(s1 @ s2)
-    tr_sqrt = np.sqrt(np.clip(eig.real, 0, None)).sum()
     diff = mu1 - mu2
-    return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2 * tr_sqrt)
+    return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2 * _trace_sqrt_product(s1, s2))
 
 
 def fid_from_features(f1, f2) -> float:
