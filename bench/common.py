@@ -15,12 +15,41 @@ import torch
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
+
+
+def machine_kind() -> dict:
+    """What decides the speed and the precision gankit picks: the CPU's model and vector/matrix ISA
+    flags, whether oneDNN multiplies bfloat16 natively, and a short name ("avx512-bf16", "amx",
+    "avx2", "other") for the results tables, which keep one row set per kind."""
+    flags, model = set(), platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+            elif line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+    except OSError:  # not Linux: the flags stay unknown
+        pass
+    bf16 = torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    kind = ("amx" if "amx_bf16" in flags else "avx512-bf16" if "avx512_bf16" in flags
+            else "avx2" if "avx2" in flags else "other")
+    return {"kind": kind, "cpu_model": model, "isa": [f for f in ISA_FLAGS if f in flags], "native_bf16": bf16}
+
+
 def environment() -> dict:
     import torchvision
 
     return {"torch": torch.__version__, "torchvision": torchvision.__version__, "threads": torch.get_num_threads(),
             "cpu_count": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version(),
-            "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+            "machine_kind": machine_kind(), "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+
+def kind_line(precision: str) -> str:
+    """One line naming the machine kind and the precision, printed above every results table."""
+    m = machine_kind()
+    return (f"machine kind {m['kind']} ({m['cpu_model']}; ISA {', '.join(m['isa']) or 'unknown'}; native bf16 "
+            f"{'yes' if m['native_bf16'] else 'no'}), precision {precision}, {torch.get_num_threads()} threads")
 
 
 def matmul_ceiling(n: int = 2048, repeats: int = 10, dtype: torch.dtype = torch.float32) -> float:

@@ -7,8 +7,10 @@ the figure is the ratio of training images per second. After a warm-up, both loo
 chunks, back to back, and the figure is the median of the chunk pairs' ratios: the machine's speed
 moves by 20-30% from minute to minute here, and a pair sees the same speed on both sides.
 Achieved GFLOP/s is counted with torch.utils.flop_counter and set against a 2048^2 float32 matmul
-(the bfloat16 one is reported too), measured right after each chunk pair: the share is the median of
-the pairs' shares, so that it too compares numbers taken at the same machine speed. gankit runs its default precision
+(and the bfloat16 one when gankit runs bf16: on an AVX2-only CPU bfloat16 is emulated and that
+product alone takes a minute), measured right after each chunk pair: the share is the median of
+the pairs' shares, so that it too compares numbers taken at the same machine speed. The machine
+kind (ISA flags, native bf16) and the precision head the table and are in every row. gankit runs its default precision
 (``train.precision=auto``: bf16 for images where the CPU multiplies bfloat16 natively); the
 reference runs float32, as published scripts do. ``--set train.precision=fp32`` compares like with like.
 
@@ -31,11 +33,12 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import environment, matmul_ceiling, md_table, torchvision_mnist_root, write_results  # noqa: E402
+from common import environment, kind_line, machine_kind, matmul_ceiling, md_table, torchvision_mnist_root, write_results  # noqa: E402
 
 from gankit.config import load_config  # noqa: E402
 from gankit.data import default_data_root  # noqa: E402
 from gankit.train import Trainer  # noqa: E402
+from gankit.train.precision import resolve_precision  # noqa: E402
 
 ITERS = {"gan": (60, 150), "dcgan": (10, 30)}  # (warm-up, per-chunk) iterations
 
@@ -158,8 +161,16 @@ def main() -> None:
         sys.exit(f"MNIST IDX files not found in {root}; pass --mnist-root or set GANKIT_DATA")
     scratch = Path(tempfile.mkdtemp())
     tv_root = torchvision_mnist_root(root, scratch)
-    ceiling, ceiling_bf16 = matmul_ceiling(), matmul_ceiling(dtype=torch.bfloat16)
-    print(f"matmul ceiling at start: {ceiling:.1f} GFLOP/s float32, {ceiling_bf16:.1f} bfloat16, threads {torch.get_num_threads()}")
+    precision = resolve_precision(load_config(args.recipes[0], overrides=SETS).train.precision, torch.device("cpu"), "images")
+    bf16 = precision == "bf16"
+
+    def ceilings_now(repeats: int) -> tuple[float, float | None]:
+        return matmul_ceiling(repeats=repeats), matmul_ceiling(repeats=repeats, dtype=torch.bfloat16) if bf16 else None
+
+    ceiling, ceiling_bf16 = ceilings_now(10)
+    kind = machine_kind()["kind"]
+    print(kind_line(precision))
+    print(f"matmul ceiling at start: {ceiling:.1f} GFLOP/s float32" + (f", {ceiling_bf16:.1f} bfloat16" if bf16 else ""))
     rows = []
     for recipe in args.recipes:
         warm, chunk = ITERS[recipe]
@@ -172,7 +183,7 @@ def main() -> None:
                 for r in range(args.pairs):  # back to back, so that a change in machine speed hits both alike
                     ours.append(ours_loop.images_per_s(chunk))
                     ref.append(ref_loop.images_per_s(chunk))
-                    ceilings.append((matmul_ceiling(repeats=5), matmul_ceiling(repeats=5, dtype=torch.bfloat16)))
+                    ceilings.append(ceilings_now(5))
                     print(f"{recipe} b{batch} pair {r}: gankit {ours[-1]:.0f} img/s, reference {ref[-1]:.0f} img/s, "
                           f"ratio {ours[-1] / ref[-1]:.2f}, float32 matmul {ceilings[-1][0]:.0f} GFLOP/s")
                 f_ref = ref_loop.flops()
@@ -181,23 +192,24 @@ def main() -> None:
             o, rf, ratio = statistics.median(ours), statistics.median(ref), statistics.median(ratios)
             q = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratio, ratio, ratio]
             pct = [100 * f_ours / batch * v / 1e9 / c for v, (c, _) in zip(ours, ceilings)]
-            pct_bf16 = [100 * f_ours / batch * v / 1e9 / c for v, (_, c) in zip(ours, ceilings)]
+            pct_bf16 = [100 * f_ours / batch * v / 1e9 / c for v, (_, c) in zip(ours, ceilings)] if bf16 else None
             pq = statistics.quantiles(pct, n=4) if len(pct) > 1 else [pct[0]] * 3
             rows.append({
-                "recipe": recipe, "batch": batch, "precision": ours_loop.precision, "gankit_img_s": o, "reference_img_s": rf,
+                "recipe": recipe, "batch": batch, "machine_kind": kind, "precision": ours_loop.precision, "gankit_img_s": o, "reference_img_s": rf,
                 "ratio": ratio, "ratio_q1": q[0], "ratio_q3": q[2],
                 "gankit_gflops": f_ours / batch * o / 1e9, "reference_gflops": f_ref / batch * rf / 1e9,
                 "gankit_pct_of_matmul": statistics.median(pct), "pct_q1": pq[0], "pct_q3": pq[2],
-                "gankit_pct_of_bf16_matmul": statistics.median(pct_bf16),
+                "gankit_pct_of_bf16_matmul": statistics.median(pct_bf16) if bf16 else None,
                 "gankit_pairs": ours, "reference_pairs": ref, "pair_ratios": ratios, "pair_matmul_gflops": ceilings,
                 "iters_per_chunk": chunk, "flops_per_iter_gankit": f_ours, "flops_per_iter_reference": f_ref})
             print(f"== {recipe} b{batch} ({ours_loop.precision}): ratio {ratio:.2f}x (quartiles {q[0]:.2f}-{q[2]:.2f}), "
                   f"gankit {rows[-1]['gankit_gflops']:.1f} GFLOP/s, {rows[-1]['gankit_pct_of_matmul']:.0f}% of the float32 "
                   f"matmul measured after each pair (quartiles {pq[0]:.0f}-{pq[2]:.0f}%)")
-    cols = ["recipe", "batch", "precision", "gankit_img_s", "reference_img_s", "ratio", "ratio_q1", "ratio_q3", "gankit_gflops", "reference_gflops",
-            "gankit_pct_of_matmul", "pct_q1", "pct_q3", "gankit_pct_of_bf16_matmul"]
-    md = (f"matmul ceiling at start {ceiling:.1f} GFLOP/s float32, {ceiling_bf16:.1f} bfloat16, "
-          f"{torch.get_num_threads()} threads; the pct columns use the ceiling measured after each pair\n\n" + md_table(rows, cols))
+    cols = ["recipe", "batch", "machine_kind", "precision", "gankit_img_s", "reference_img_s", "ratio", "ratio_q1", "ratio_q3", "gankit_gflops", "reference_gflops",
+            "gankit_pct_of_matmul", "pct_q1", "pct_q3"] + (["gankit_pct_of_bf16_matmul"] if bf16 else [])
+    md = (kind_line(precision) + f"; matmul ceiling at start {ceiling:.1f} GFLOP/s float32"
+          + (f", {ceiling_bf16:.1f} bfloat16" if bf16 else "") + "; the pct columns use the ceiling measured after each pair\n\n"
+          + md_table(rows, cols))
     print(md)
     write_results("throughput", {"env": environment(), "matmul_gflops": ceiling, "matmul_gflops_bf16": ceiling_bf16,
                                  "overrides": SETS, "rows": rows}, md)

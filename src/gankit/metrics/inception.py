@@ -206,7 +206,7 @@ class InceptionFeatures:
     weight files of another structure, which "fast" falls back to). ``self.reference`` is always
     the loaded TorchScript."""
 
-    def __init__(self, weights: str | Path | None = None, device: str | torch.device = "cpu", batch_size: int = 50,
+    def __init__(self, weights: str | Path | None = None, device: str | torch.device = "cpu", batch_size: int = 32,
                  backend: str = "fast"):
         if backend not in BACKENDS:
             raise GankitError(f"Inception backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
