@@ -9,8 +9,9 @@ reference TF/NVIDIA FID tools apply), in float, before scaling.
 
 The TorchScript is the reference; by default gankit runs the same weights in :class:`FastInception`,
 an eager module with batch norm folded into the convolutions, the 1x1 convolutions that read the same
-input merged into one, in channels_last (oneDNN's fastest CPU layout): on 2 CPU cores it gives the
-reference's features to ~1e-6 (float32) at 1.6-2x its speed (docs/evaluation.md).
+input merged into one, in channels_last (oneDNN's fastest CPU layout). It gives the reference's
+features to ~1e-6 (float32) at ~1.8x its speed on a CPU thread, 77% of a float32 conv's rate
+measured alongside (docs/evaluation.md).
 """
 from __future__ import annotations
 
