@@ -35,14 +35,13 @@ import torch.nn.functional as F
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import environment, md_table, write_results  # noqa: E402
+from common import environment, machine_kind, md_table, write_results  # noqa: E402
 
 from gankit.config import load_config  # noqa: E402
 from gankit.data import ImageData, default_data_root  # noqa: E402
 from gankit.data.io import list_images  # noqa: E402
 from gankit.recipes import get_recipe_class  # noqa: E402
 from gankit.train import Trainer  # noqa: E402
-from gankit.train.precision import native_bf16  # noqa: E402
 
 PRESETS = Path(__file__).resolve().parents[1] / "src" / "gankit" / "configs" / "presets"
 # recipe -> (CPU preset, overrides that make the 128 px, batch 1-4 setting, (warm-up, chunk) iterations)
@@ -52,24 +51,6 @@ ROWS = {
     "srresnet": ("srresnet-facades-cpu.yaml", ["data.crop_size=128", "train.batch_size=4"], (3, 12)),
 }
 SETS: list[str] = []
-
-
-def machine_kind() -> dict:
-    """The CPU facts that decide these figures: model name, vector ISA, native bfloat16."""
-    flags, model = set(), ""
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("flags") and not flags:
-                flags = set(line.split(":", 1)[1].split())
-            elif line.startswith("model name") and not model:
-                model = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    isa = [f for f in ("amx_bf16", "avx512_bf16", "avx512f", "avx2") if f in flags]
-    kind = "avx512-bf16" if {"avx512_bf16", "amx_bf16"} & flags else ("avx512" if "avx512f" in flags else
-                                                                      "avx2" if "avx2" in flags else "other")
-    return {"kind": kind, "cpu": model, "isa": isa, "native_bf16": native_bf16(torch.device("cpu")),
-            "threads": torch.get_num_threads()}
 
 
 def config(recipe: str, extra: list[str]):
@@ -362,7 +343,7 @@ def main() -> None:
             rows += bench_recipe(recipe, args.pairs, Path(tmp))
     cols = ["recipe", "px", "batch", "precision", "channels_last", "gankit_ms", "reference_ms", "speedup",
             "speedup_q1", "speedup_q3"]
-    md = (f"machine kind {kind['kind']} ({kind['cpu']}; {', '.join(kind['isa'])}), {kind['threads']} threads; "
+    md = (f"machine kind {kind['kind']} ({kind['cpu_model']}; {', '.join(kind['isa'])}), {torch.get_num_threads()} threads; "
           f"reference loop float32 NCHW; step = one iteration; median of {args.pairs} chunk ratios; "
           f"wall {time.time() - t0:.0f} s\n\n" + md_table(rows, cols))
     print(md)
