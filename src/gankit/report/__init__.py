@@ -219,7 +219,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
                         f"<figcaption>step {int(p.stem.split('-')[1])}</figcaption></figure>" for p in pick)
         parts.append(f'<h2>Samples over time</h2><p class="note">The same fixed noise at each step '
                      f'({len(samples)} grids saved in samples/, {len(pick)} shown).</p><div class="samples">{cells}</div>')
-    parts.append(f"<h2>Resolved config</h2><pre>{html.escape((run_dir / 'config.yaml').read_text())}</pre>")
+    parts.append(f"<h2>Resolved config</h2><pre class='config'>{html.escape((run_dir / 'config.yaml').read_text())}</pre>")
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>gankit report: {html.escape(run_dir.name)}</title>
 <style>
@@ -234,6 +234,7 @@ body {{ font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 1200p
 .sample {{ margin: 0; }} .sample img {{ width: 100%; display: block; }} .sample img.pixelated {{ image-rendering: pixelated; }}
 .sample figcaption {{ text-align: center; font-size: 0.9em; }}
 .alarms li {{ color: #a00; }} pre {{ background: #f4f4f4; padding: 1em; overflow-x: auto; }}
+pre.config {{ column-width: 24em; column-rule: 1px solid #ddd; }}
 </style></head><body>
 {''.join(parts)}
 </body></html>
