@@ -71,6 +71,11 @@ def test_report_of_an_unfinished_run_says_so(run_dir, tmp_path):
 
     page = write_report(tmp_path / "run").read_text()
     assert "the run has not finished" in page and "60 of 60" in page and "toy2d-modes = " in page
+    # a summary.json older than the log (the run resumed since) is not taken as the run's end
+    (tmp_path / "run" / "summary.json").write_text((run_dir / "summary.json").read_text().replace('"steps": 60', '"steps": 40'))
+    assert "the run has not finished" in write_report(tmp_path / "run").read_text()
+    shutil.copy(run_dir / "summary.json", tmp_path / "run" / "summary.json")
+    assert "the run has not finished" not in write_report(tmp_path / "run").read_text()
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed (.ci/run installs it)")

@@ -126,11 +126,15 @@ def _fmt(v) -> str:
 
 
 def run_summary(run_dir: Path, logs: list[dict], alarms: list[dict]) -> dict:
-    """summary.json of a finished run; for one still going (or killed), what its logs tell."""
+    """summary.json of a finished run; for one still going (or killed, or resumed since summary.json
+    was written), what its logs tell."""
     path = run_dir / "summary.json"
+    last_step = max((r["step"] for r in logs), default=0)
     if path.is_file():
         try:
-            return json.loads(path.read_text())
+            saved = json.loads(path.read_text())
+            if saved.get("steps", -1) >= last_step:
+                return saved
         except json.JSONDecodeError:
             pass
     import yaml
@@ -145,7 +149,7 @@ def run_summary(run_dir: Path, logs: list[dict], alarms: list[dict]) -> dict:
                                  "value": evals[-1]["eval/value"], "best": None, "best_step": None,
                                  "values": {k[5:]: v for k, v in evals[-1].items() if k.startswith("eval/") and k != "eval/best"}}
     return {"recipe": cfg.get("recipe"), "data": cfg.get("data", {}).get("name"),
-            "steps": max((r["step"] for r in logs), default=0), "start_step": 0,
+            "steps": last_step, "start_step": 0,
             "wall_time_s": (max(times) - min(times)) if len(times) > 1 else None, "unfinished": True,
             "device": cfg.get("device"), "precision": cfg.get("train", {}).get("precision"),
             "final": {k: v for k, v in final.items() if not k.startswith("eval/")}, "eval": ev,
