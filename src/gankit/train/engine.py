@@ -175,7 +175,7 @@ class Trainer:
         bar = tqdm(total=t.steps, initial=self.step, disable=None if (t.progress and self.main) else True,
                    dynamic_ncols=True, mininterval=1.0, desc=cfg.recipe)
         self.progress = runlog.Progress(t.steps, self.step, enabled=t.progress and self.main)
-        sample_every = t.sample_every if t.sample_every != "auto" else max(1, round(t.steps / 10))
+        sample_every = t.sample_every if t.sample_every != "auto" else min(5000, max(1, round(t.steps / 10)))
         acc, seen = self.acc, self.seen  # saved in checkpoints: a resume's first log line averages the same steps
         t0, imgs0 = time.perf_counter(), 0
         batch = None
@@ -550,7 +550,7 @@ class Trainer:
         if report is not None:
             lines.append(f"  report:     {report}")
         kind = getattr(self.recipe.generator(), "meta", {}).get("kind")
-        lines += ["next:"] + [f"  {c}" for c in runlog.next_commands(self.run_dir, Path(gen_dir), kind, self.cfg.data.name)]
+        lines += ["next:"] + [f"  {c}" for c in runlog.next_commands(self.run_dir, Path(gen_dir), kind, self.cfg.data)]
         print("\n".join(lines))
 
     def summary(self) -> dict:

@@ -60,12 +60,13 @@ class Progress:
             print(self.line(step, logs), file=self.stream, flush=True)
 
 
-def next_commands(run_dir: Path, gen_dir: Path, kind: str | None, data_name: str) -> list[str]:
+def next_commands(run_dir: Path, gen_dir: Path, kind: str | None, data: dict) -> list[str]:
     """What a user runs next on this run's generator, by the kind of generator it is."""
+    data_name = data.get("name") or ""
     if kind in ("translate", "upscale"):
         verb = "translate" if kind == "translate" else "upscale"
         use = f"gankit {verb} {gen_dir} INPUT... -o OUT_DIR"
-        ev = f"gankit eval {run_dir} --metrics paired,fid --split val -n 100"
+        ev = f"gankit eval {run_dir} --metrics paired,fid --split {data.get('eval_split') or 'val'} -n 100"
     else:
         use = f"gankit sample {gen_dir} -n 64 -o samples.png"
         ev = (f"gankit eval {run_dir} --metrics toy2d -n 2500" if kind == "points" else
