@@ -166,7 +166,7 @@ def _summary_block(s: dict, total_steps) -> str:
         wall += f" (the last session, resumed at step {s['start_step']})"
     final = s.get("final", {})
     rows = [("recipe, data", f"{s.get('recipe')} on {s.get('data')}"),
-            ("steps", f"{s.get('steps')} of {total_steps}"), ("wall time", wall),
+            ("steps", f"{s.get('steps')} of {total_steps}"), ("wall time (training)", wall),
             ("device, precision", f"{s.get('device')}, {s.get('precision')}")]
     if "speed/img_per_s" in final:
         rows.append(("throughput", f"{final['speed/img_per_s']:.0f} img/s (last log interval)"))
