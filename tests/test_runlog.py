@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from gankit.train.runlog import Progress, duration
+from gankit.report import duration
+from gankit.train.runlog import Progress
 
 STEPS = 40
 LINE = re.compile(r"^gankit: step (\d+)/40 loss/D=\S+ loss/G=\S+ d/acc_real=\S+ d/acc_fake=\S+ d/r_t=\S+ "

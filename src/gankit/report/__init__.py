@@ -45,6 +45,13 @@ BOUNDED = {"Discriminator accuracy", "Overfitting signal r_t and augmentation p"
 FROM_ZERO = {"Throughput", "Learning rates"}  # a dip reads as its true size
 
 
+def duration(seconds: float) -> str:
+    """12s, 3m05s, 1h02m03s."""
+    s = int(round(max(0.0, seconds)))
+    h, m, s = s // 3600, s // 60 % 60, s % 60
+    return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s" if m else f"{s}s"
+
+
 def read_metrics(run_dir: Path) -> tuple[list[dict], list[dict]]:
     logs, alarms = [], []
     path = run_dir / "metrics.jsonl"
@@ -157,8 +164,6 @@ def run_summary(run_dir: Path, logs: list[dict], alarms: list[dict]) -> dict:
 
 
 def _summary_block(s: dict, total_steps) -> str:
-    from ..train.runlog import duration
-
     wall = "?" if s.get("wall_time_s") is None else duration(s["wall_time_s"])
     if s.get("unfinished"):
         wall += " (from the log's first to last line: the run has not finished)"

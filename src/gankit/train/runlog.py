@@ -12,16 +12,11 @@ import sys
 import time
 from pathlib import Path
 
+from ..report import duration
+
 # Health numbers worth a glance in a one-line log, when a recipe logs them (losses always appear)
 LINE_KEYS = ("d/acc_real", "d/acc_fake", "d/r_t", "aug/p", "d/wasserstein_estimate", "began/k", "began/M_global",
              "sgan/acc_labelled", "g/psnr")
-
-
-def duration(seconds: float) -> str:
-    """12s, 3m05s, 1h02m03s."""
-    s = int(round(max(0.0, seconds)))
-    h, m, s = s // 3600, s // 60 % 60, s % 60
-    return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s" if m else f"{s}s"
 
 
 def headline(logs: dict) -> list[str]:
