@@ -103,3 +103,16 @@ def test_progress_prints_nothing_on_a_terminal_or_when_off():
 
 def test_duration():
     assert [duration(s) for s in (0, 9.6, 65, 3600 + 62)] == ["0s", "10s", "1m05s", "1h01m02s"]
+
+
+def test_summary_lines_name_the_alarms_and_a_resume():
+    from gankit.train.runlog import summary_lines
+
+    s = {"recipe": "dcgan", "data": "mnist-5k", "steps": 1500, "start_step": 500, "wall_time_s": 75.2,
+         "device": "cpu (2 threads)", "precision": "bf16", "final": {"loss/D": 0.5, "loss/G": 2.0, "grad/D": 1.0},
+         "eval": None, "alarms": [{"name": "collapse", "step": 600, "message": "..."},
+                                  {"name": "domination", "step": 900, "message": "..."}]}
+    lines = summary_lines(s)
+    assert lines[0] == "gankit: finished dcgan on mnist-5k: step 1500 in 1m15s (cpu (2 threads), bf16, resumed at step 500)"
+    assert lines[1] == "  final:      loss/D=0.5 loss/G=2"
+    assert lines[2] == "  alarms:     2 raised: collapse (step 600), domination (step 900); see alarms.json"
