@@ -102,7 +102,7 @@ def test_engine_judges_a_conditional_grid_class_by_class(tmp_path, monkeypatch):
         "model.g_width=8", "model.d_width=8", "train.sample_every=2", "monitor.collapse_after=0",
         "train.report=false", "train.progress=false"])
     fired = json.loads((run / "alarms.json").read_text())
-    assert list(fired) == ["collapse"] and "within classes at step 2" in fired["collapse"]["message"]
+    assert [a["name"] for a in fired] == ["collapse"] and "within classes at step 2" in fired[0]["message"]
 
 
 def test_engine_catches_an_unconditional_generator_that_repeats_a_few_images(tmp_path, monkeypatch):
@@ -113,7 +113,7 @@ def test_engine_catches_an_unconditional_generator_that_repeats_a_few_images(tmp
     run = gankit.fit("gan", steps=4, out=tmp_path / "run", overrides=[
         *TOY, "train.sample_every=2", "monitor.collapse_after=0", "train.progress=false"])
     fired = json.loads((run / "alarms.json").read_text())
-    assert list(fired) == ["collapse"] and "nearest neighbour" in fired["collapse"]["message"]
+    assert [a["name"] for a in fired] == ["collapse"] and "nearest neighbour" in fired[0]["message"]
 
 
 def test_collapse_is_judged_on_draws_from_noise_only(tmp_path, monkeypatch):

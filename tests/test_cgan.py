@@ -45,7 +45,7 @@ def test_cgan_samples_are_the_asked_class(tmp_path, mnist_root, digit_classifier
     keep = torch.cat([torch.nonzero(y_real == c).flatten()[:100] for c in range(10)])
     spread = class_diversity(torch.cat(samples), torch.arange(10).repeat_interleave(100), to_float(x_real[keep]), y_real[keep])
     assert spread >= 0.6, f"within-class diversity is {spread:.2f} of real digits': G ignores z"
-    assert not (run / "alarms.json").exists(), (run / "alarms.json").read_text()
+    assert json.loads((run / "alarms.json").read_text()) == []
     # the default samples from an EMA of G. After 1,000 steps, seeds 0 / 1: 96.5 / 96.5% in float32,
     # 94.5 / 97.0% in bf16 (the default precision on a CPU with AVX512-BF16): too close to the bar, so
     # 1,500 steps: 97.0 / 97.8% in bf16. G's own last weights gave 94-97%; DCGAN's 1:1 schedule 78.5%

@@ -55,3 +55,11 @@ def test_documented_command_is_valid(where, argv):
                        batch_size=args.batch_size, seed=args.seed, device=args.device, loss=args.loss,
                        aug=args.aug, config_file=config, overrides=args.overrides,
                        labels_per_class=args.labels_per_class)
+
+
+def test_help_texts_cite_no_file_users_lack():
+    """SPEC.md is a developers' file; `--help` must stand on its own."""
+    parser = build_parser()
+    subs = next(a for a in parser._actions if hasattr(a, "choices") and isinstance(a.choices, dict)).choices
+    for name, sub in {"gankit": parser, **subs}.items():
+        assert "SPEC" not in sub.format_help(), name

@@ -185,6 +185,11 @@ def validate(cfg: dict) -> None:
     for key in ("steps", "batch_size", "n_d", "n_g", "log_every", "sample_n"):
         if t[key] < 1:
             raise GankitError(f"config key 'train.{key}' must be >= 1, got {t[key]}")
+    every = t["sample_every"]
+    if isinstance(every, str) and every.strip().isdigit():  # --set over the default 'auto' arrives as a string
+        every = t["sample_every"] = int(every)
+    if every != "auto" and not (isinstance(every, int) and not isinstance(every, bool) and every >= 1):
+        raise GankitError(f"config key 'train.sample_every' must be 'auto' or an integer >= 1, got {every!r}")
     if not 0.0 <= t["ema"] < 1.0:
         raise GankitError(f"config key 'train.ema' must be in [0, 1), got {t['ema']}")
     if t["precision"] not in ("auto", "fp32", "bf16"):

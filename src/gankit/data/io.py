@@ -84,7 +84,9 @@ def save_grid(x: torch.Tensor, path: str | Path, nrow: int | None = None) -> Pat
 
 
 def save_points(points: torch.Tensor, path: str | Path, reference: torch.Tensor | None = None) -> Path:
-    """Scatter plot of 2-D samples (toy datasets), real points in grey behind."""
+    """Scatter plot of 2-D samples (toy datasets), real points in grey behind. With real points the
+    axes are square and fixed by them (plots of one run compare step to step); generated points
+    beyond are drawn at the frame's edge as crosses, so strays stay counted."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -92,14 +94,26 @@ def save_points(points: torch.Tensor, path: str | Path, reference: torch.Tensor 
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    p = points.detach().float().cpu().numpy()
     fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
+    frame = p
     if reference is not None:
-        r = reference[:2500].cpu().numpy()
-        ax.scatter(r[:, 0], r[:, 1], s=2, c="0.75", label="real")
-    p = points.detach().cpu().numpy()
-    ax.scatter(p[:, 0], p[:, 1], s=2, c="tab:red", label="generated")
+        frame = reference[:2500].float().cpu().numpy()
+        ax.scatter(frame[:, 0], frame[:, 1], s=6, c="0.65", alpha=0.6, lw=0, label="real")
+    lo, hi = frame.min(0), frame.max(0)
+    centre = (lo + hi) / 2
+    half = max(float((hi - lo).max()) / 2 * (1.5 if reference is not None else 1.08), 1e-3)
+    inside = (np.abs(p - centre) <= half).all(1)
+    ax.scatter(p[inside, 0], p[inside, 1], s=14, c="tab:red", lw=0, label="generated")
+    if not inside.all():
+        edge = centre + np.clip(p[~inside] - centre, -0.97 * half, 0.97 * half)
+        ax.scatter(edge[:, 0], edge[:, 1], s=22, c="tab:red", marker="x", lw=1, label="generated, off the plot")
+    ax.set_xlim(centre[0] - half, centre[0] + half)
+    ax.set_ylim(centre[1] - half, centre[1] + half)
     ax.set_aspect("equal")
-    ax.legend(loc="upper right", fontsize=7)
+    ax.tick_params(labelsize=8)
+    ax.grid(alpha=0.25)
+    ax.legend(loc="upper right", fontsize=8, markerscale=1.5, framealpha=0.9)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -15,7 +15,7 @@ class RecipeEntry:
 
 
 RECIPES: dict[str, RecipeEntry] = {
-    "gan": RecipeEntry("gan:AdversarialGAN", "gan", "vanilla MLP GAN of Goodfellow et al. (SPEC §2), BCE on logits"),
+    "gan": RecipeEntry("gan:AdversarialGAN", "gan", "vanilla MLP GAN of Goodfellow et al. (2014), BCE on logits"),
     "dcgan": RecipeEntry("gan:AdversarialGAN", "dcgan", "DCGAN (Radford et al. 2016), 28/32/64 px, with InfoGAN's hidden FC layers; the default"),
     "lsgan": RecipeEntry("gan:AdversarialGAN", "lsgan", "least-squares GAN (Mao et al. 2017) on DCGAN networks"),
     "wgan": RecipeEntry("gan:AdversarialGAN", "wgan", "Wasserstein GAN with weight clipping (Arjovsky et al. 2017)"),

@@ -17,6 +17,7 @@ from ..data import Batches, build_dataset, save_grid, save_points, to_float
 from ..errors import GankitError
 from ..recipes import get_recipe_class
 from . import distributed as D
+from . import runlog
 from .alarms import Alarms
 from .averaging import ema_model
 from .checkpoint import (CheckpointWriteError, clean_temporary, latest_checkpoint, latest_good_checkpoint,
@@ -86,6 +87,8 @@ class Trainer:
         self.best: float | None = None
         self.best_step: int | None = None
         self.log_path = self.run_dir / "metrics.jsonl"
+        self.final: dict[str, float] = {}  # the last value of every key logged by this process
+        self.eval_step: int | None = None
         self.tb = None
         if self.dist.enabled:
             D.broadcast_state(self.recipe.nets.values())
@@ -165,10 +168,14 @@ class Trainer:
             except OSError as e:
                 raise self.write_error(e) from None
             self.open_tb()
+            runlog.tb_config(self.tb, (self.run_dir / "config.yaml").read_text())
+            self.write_alarms()
         from tqdm.auto import tqdm
 
         bar = tqdm(total=t.steps, initial=self.step, disable=None if (t.progress and self.main) else True,
                    dynamic_ncols=True, mininterval=1.0, desc=cfg.recipe)
+        self.progress = runlog.Progress(t.steps, self.step, enabled=t.progress and self.main)
+        sample_every = t.sample_every if t.sample_every != "auto" else min(5000, max(1, round(t.steps / 10)))
         acc, seen = self.acc, self.seen  # saved in checkpoints: a resume's first log line averages the same steps
         t0, imgs0 = time.perf_counter(), 0
         batch = None
@@ -208,15 +215,18 @@ class Trainer:
                     for msg in self.alarms.on_logs(self.step, logs):
                         self.alarm(msg)
                     bar.set_postfix({k.split("/")[-1]: f"{v:.3f}" for k, v in logs.items() if k.startswith("loss/")})
+                    self.progress.report(self.step, logs)
                     acc.clear()
                     seen.clear()
                     t0, imgs0 = time.perf_counter(), 0
-                if self.step % t.sample_every == 0 or self.step == t.steps:
+                if self.step % sample_every == 0 or self.step == t.steps:
                     self.save_samples()
                 if cfg.eval.metric and cfg.eval.every and (self.step % cfg.eval.every == 0 or self.step == t.steps):
                     self.evaluate()
                 if self.step % t.ckpt_every == 0 or self.step == t.steps:
                     self.save()
+            if self.tb is not None:
+                runlog.tb_hparams(self.tb, cfg.to_dict(), self.final)
         except OSError as e:  # a log row or sample grid on a full disk or an unwritable directory
             raise self.write_error(e) from None
         finally:
@@ -243,6 +253,9 @@ class Trainer:
         step = self.step if step is None else step
         with open(self.log_path, "a") as f:
             f.write(json.dumps({"step": step, "time": time.time(), **logs}) + "\n")
+        self.final.update(logs)
+        if "eval/value" in logs:
+            self.eval_step = step
         if self.tb is not None:
             for k, v in logs.items():
                 if isinstance(v, (int, float)) and math.isfinite(v):
@@ -256,7 +269,14 @@ class Trainer:
         tqdm.write(f"gankit: ALARM: {message}")
         with open(self.log_path, "a") as f:
             f.write(json.dumps({"step": self.step, "time": time.time(), "alarm": message}) + "\n")
-        (self.run_dir / "alarms.json").write_text(json.dumps(self.alarms.fired, indent=2))
+        self.write_alarms()
+
+    def write_alarms(self) -> None:
+        """alarms.json: the alarms fired so far, oldest first (an empty list while none has)."""
+        (self.run_dir / "alarms.json").write_text(json.dumps(self.alarm_records(), indent=2) + "\n")
+
+    def alarm_records(self) -> list[dict]:
+        return sorted(({"name": k, **v} for k, v in self.alarms.fired.items()), key=lambda a: a["step"])
 
     @torch.no_grad()
     def save_samples(self) -> None:
@@ -273,6 +293,8 @@ class Trainer:
             save_points(imgs, path, reference=self.data.x)
         else:
             save_grid(imgs, path, nrow=getattr(self.recipe, "grid_nrow", None))
+        if self.tb is not None:
+            runlog.tb_samples(self.tb, path, self.step)
         # collapse is judged on grids of G's draws from noise: a translation or upscaling grid holds
         # inputs, outputs and targets side by side, near one another by design
         if getattr(self.recipe.generator(), "meta", {}).get("kind") in ("noise", "points"):
@@ -458,9 +480,8 @@ class Trainer:
             tmp = self.log_path.with_name(self.log_path.name + ".tmp")
             tmp.write_text("".join(kept))
             tmp.replace(self.log_path)
-        alarms_file = self.run_dir / "alarms.json"
-        if alarms_file.is_file() and not keep_alarms:
-            alarms_file.write_text(json.dumps(self.alarms.fired, indent=2))
+        if (self.run_dir / "alarms.json").is_file() and not keep_alarms:
+            self.write_alarms()
 
     def open_tb(self) -> None:
         """TensorBoard hides the events of steps after ``self.step`` that an earlier process wrote."""
@@ -505,26 +526,51 @@ class Trainer:
         raise GankitError(msg)
 
     def finish(self) -> None:
-        """Export the generator, write the report, and say where everything is."""
+        """Export the generator, write summary.json and the report, and say how the run went, where
+        everything is and what to run next."""
         if self.best_step is None:
             gen_dir = self.recipe.export(self.generator_for_eval(), self.run_dir / "generator")
         else:  # the checkpoint the training metric ranked best
             from ..api import export
             gen_dir, _ = export(self.run_dir, self.run_dir / "generator", "best")
+        summary = self.summary()
+        runlog.write_summary(self.run_dir / "summary.json", summary)
         report = None
         if self.cfg.train.report:
             from ..report import write_report
             report = write_report(self.run_dir)
-        lines = [f"run directory: {self.run_dir}",
-                 f"  samples:    {self.sample_dir}/step-{self.step:07d}.png",
-                 f"  curves:     {self.log_path}  (tensorboard --logdir {self.run_dir / 'tb'})",
-                 f"  checkpoint: {latest_checkpoint(self.ckpt_dir)}",
-                 f"  generator:  {gen_dir}" + (f" (best, step {self.best_step})" if self.best_step is not None else "")]
+        lines = runlog.summary_lines(summary)
+        lines += [f"run directory: {self.run_dir}",
+                  f"  samples:    {self.sample_dir}/step-{self.step:07d}.png",
+                  f"  curves:     {self.log_path}",
+                  f"  checkpoint: {latest_checkpoint(self.ckpt_dir)}",
+                  f"  generator:  {gen_dir}" + (f" (best, step {self.best_step})" if self.best_step is not None else "")]
         if self.best_step is not None:
             lines.append(f"  best:       {self.ckpt_dir / 'best.pt'} (step {self.best_step}, {self.cfg.eval.metric} = {self.best:.4g})")
         if report is not None:
             lines.append(f"  report:     {report}")
+        kind = getattr(self.recipe.generator(), "meta", {}).get("kind")
+        lines += ["next:"] + [f"  {c}" for c in runlog.next_commands(self.run_dir, Path(gen_dir), kind, self.cfg.data)]
         print("\n".join(lines))
+
+    def summary(self) -> dict:
+        """The facts of the finished run that its closing message and report show."""
+        ev = None
+        if self.eval_step is not None:
+            ev = {"metric": self.cfg.eval.metric, "step": self.eval_step, "value": self.final["eval/value"],
+                  "values": {k[5:]: v for k, v in self.final.items() if k.startswith("eval/") and k != "eval/best"},
+                  "best": self.best, "best_step": self.best_step}
+        device = str(self.device) + (f" x{self.dist.world}" if self.dist.enabled else "")
+        if self.device.type == "cpu":
+            n = torch.get_num_threads()
+            device += f" ({n} thread{'s' if n > 1 else ''})"
+        elif self.device.type == "cuda":
+            device += f" ({torch.cuda.get_device_name(self.device)})"
+        return {"recipe": self.cfg.recipe, "data": self.cfg.data.name, "steps": self.step,
+                "start_step": self.progress.start_step, "wall_time_s": round(self.progress.elapsed, 2),
+                "device": device, "precision": self.cfg.train.precision,
+                "final": {k: v for k, v in self.final.items() if not k.startswith("eval/")},
+                "eval": ev, "alarms": self.alarm_records()}
 
 
 def _flat(d: dict, prefix: str = "") -> dict:
