@@ -9,6 +9,7 @@ from torch import nn
 
 from .config import Config, load_config, load_saved_config
 from .errors import GankitError
+from .hub import push_to_hub  # noqa: F401  (part of the API: gankit.push_to_hub)
 
 
 def default_run_dir(cfg: Config) -> Path:
@@ -56,14 +57,17 @@ def fit(recipe: str = "dcgan", *, out: str | Path | None = None, resume: str | P
 
 
 def load_generator(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
-    """Load an exported generator (``config.json`` + ``model.safetensors``); no training code, no pickle."""
+    """Load an exported generator (``config.json`` + ``model.safetensors``) from a folder or a
+    Hugging Face Hub id ``user/repo``; no training code, no pickle."""
     from .nets import load_pretrained
 
     return load_pretrained(path, device)
 
 
-def export(run_dir: str | Path, out_dir: str | Path, which: str = "auto") -> tuple[Path, str]:
-    """Write a run's generator alone (the EMA one when the run kept one) to ``out_dir``.
+def export(run_dir: str | Path, out_dir: str | Path, which: str = "auto", push_to_hub: str | None = None,
+           private: bool = False) -> tuple[Path, str]:
+    """Write a run's generator alone (the EMA one when the run kept one) and its model card
+    (README.md, samples.png) to ``out_dir``; with ``push_to_hub`` (``user/repo``), upload the folder.
 
     which: ``best`` (the checkpoint kept by the training metric), ``last``, or ``auto`` (best when it exists).
     Returns (out_dir, which checkpoint was used). Recipes may add files (SGAN writes its classifier).
@@ -72,6 +76,7 @@ def export(run_dir: str | Path, out_dir: str | Path, which: str = "auto") -> tup
     """
     import sys
 
+    from . import hub
     from .data import build_dataset
     from .recipes import get_recipe_class
     from .train.checkpoint import CorruptCheckpoint, latest_good_checkpoint, load_checkpoint
@@ -79,6 +84,8 @@ def export(run_dir: str | Path, out_dir: str | Path, which: str = "auto") -> tup
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").is_file():
         raise GankitError(f"{run_dir} is not a run directory (no config.yaml)")
+    if push_to_hub is not None:
+        hub.check_repo_id(push_to_hub)
     if which not in ("auto", "best", "last"):
         raise GankitError(f"--which must be auto, best or last, got '{which}'")
     best = run_dir / "checkpoints" / "best.pt"
@@ -108,8 +115,11 @@ def export(run_dir: str | Path, out_dir: str | Path, which: str = "auto") -> tup
     G = recipe.generator()
     if state["ema"] is not None:
         G.load_state_dict({k[len("module."):]: v for k, v in state["ema"].items() if k.startswith("module.")})
-    out = recipe.export(G.eval(), out_dir)
-    return Path(out), path.name
+    out = Path(recipe.export(G.eval(), out_dir))
+    hub.write_model_card(out, repo_id=push_to_hub, **hub.run_facts(run_dir, path.name, state.get("step")))
+    if push_to_hub is not None:
+        hub.push_to_hub(out, push_to_hub, private=private)
+    return out, path.name
 
 
 @torch.no_grad()
@@ -139,5 +149,17 @@ def sample(G: nn.Module, n: int, seed: int = 0, label: int | None = None, batch_
 def seeded_noise(n: int, z_dim: int, seed: int) -> torch.Tensor:
     """n latent codes from ``seed``, drawn one row at a time so that the first k codes do not
     depend on n (PyTorch's vectorised sampler gives a different stream for different sizes)."""
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(check_seed(seed))
     return torch.stack([torch.randn(z_dim, generator=g) for _ in range(n)])
+
+
+MAX_SEED = 2**64 - 1  # torch.Generator.manual_seed's largest
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """A seed as an int, or a one-line error (a huge or fractional seed would overflow torch's generator)."""
+    if isinstance(seed, float) and seed.is_integer():
+        seed = int(seed)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise GankitError(f"{name} must be a whole number from 0 to {MAX_SEED} (2**64-1), got {seed}")
+    return seed

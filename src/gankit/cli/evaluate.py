@@ -12,14 +12,17 @@ def register(sub) -> None:
     p = sub.add_parser("eval", help="evaluate a run, an exported generator, or a folder/.npy of images",
                        description="Metrics: fid, kid, pr (Inception features, offline), mnist-fid, classes "
                                    "(digit classifier: histogram, KL to uniform, classifier score; for a conditional "
-                                   "generator also asked_class_acc, the share classified as the asked class), stacked "
+                                   "generator also asked_class_acc, the share classified as the asked class), diversity "
+                                   "(pixel-space spread and nearest-neighbour ratios, no network), stacked "
                                    "(stacked-MNIST modes), toy2d (PacGAN modes), paired (L1/PSNR/SSIM of "
-                                   "translation outputs). Real data: --data/--data-root, default the run's.",
+                                   "translation outputs). Real data: --data/--data-root, default the run's. Inception metrics "
+                                   "print a time estimate and a progress bar on stderr (need the 'eval' extra).",
                        epilog="Example: gankit eval runs/my-run --metrics fid,kid,pr,classes -n 2000 --json eval.json")
     p.add_argument("target", metavar="TARGET", help="run directory, generator directory, image folder or .npy")
     p.add_argument("--metrics", default="fid", help="comma-separated list (default: fid)")
     add_data_args(p)
-    p.add_argument("--split", default="test", help="split of the real data (default: test)")
+    p.add_argument("--split", default="test", help="split of the real data (default: test; a dataset with one split, "
+                                                   "such as mnist-5k, uses it and the JSON says so)")
     p.add_argument("-n", type=int, default=10000, help="samples to generate and real images to use (default 10000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", metavar="FILE", help="write results and settings as JSON")

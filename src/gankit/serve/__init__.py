@@ -1,14 +1,20 @@
-"""A local web demo of an exported generator (Gradio): sample by seed and class, interpolate with a
-slider, add noise, embed an uploaded image, or translate one. Loads only config.json + safetensors."""
+"""A local web demo of an exported generator (Gradio), with the page that fits its kind: images from
+noise (sample by seed and class, interpolate, add noise, embed an uploaded image beside its
+reconstruction), points (a scatter), or image-to-image (an uploaded input beside its output).
+Every control updates the output as it changes; the page shows a result as it opens.
+Loads only config.json + safetensors."""
 from __future__ import annotations
 
+import math
 import os
+import tempfile
+from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image
 
 from ..errors import GankitError
+from ..extras import require
 
 
 def _to_pil(x: torch.Tensor, scale: int = 4) -> Image.Image:
@@ -20,11 +26,30 @@ def _to_pil(x: torch.Tensor, scale: int = 4) -> Image.Image:
     return pil.resize((pil.width * scale, pil.height * scale), Image.NEAREST) if pil.width < 128 else pil
 
 
+def _scatter(points: torch.Tensor) -> Image.Image:
+    from ..data import save_points
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = save_points(points, Path(tmp) / "points.png")
+        with Image.open(path) as img:
+            return img.convert("RGB")
+
+
+def _seed(value, name: str) -> int:
+    """The seed a Number box holds, or a one-line error shown on the page."""
+    from ..api import check_seed
+
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        raise GankitError(f"{name}: enter a whole number from 0 up")
+    return check_seed(value, name)
+
+
 def build_app(gen_dir: str):
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    require("gradio", "gankit serve")
     import gradio as gr
 
-    from ..api import load_generator, seeded_noise
+    from ..api import load_generator, sample, seeded_noise
     from ..data import read_image, to_float
     from ..latent import invert, slerp, vary
     from ..latent.interpolate import generate
@@ -34,19 +59,45 @@ def build_app(gen_dir: str):
     kind = meta.get("kind", "noise")
     classes = meta.get("class_names") or []
 
+    def shown(fn):
+        """Gradio shows a gr.Error's message; any GankitError becomes one (a bare 'Error' otherwise)."""
+        def wrapped(*args):
+            try:
+                return fn(*args)
+            except GankitError as e:
+                raise gr.Error(str(e)) from None
+        return wrapped
+
     def checked_image(path):
         if path is None:
-            raise gr.Error("upload an image first")
+            raise GankitError("upload an image first")
         try:
             img = read_image(path, meta.get("channels") or None,
                              meta.get("image_size") if kind == "noise" else None)
         except GankitError as e:
-            raise gr.Error(f"not an image: {e}") from None
+            raise GankitError(f"not an image: {e}") from None
         return to_float(img)
 
+    def class_index(label):
+        return classes.index(label) if classes and label in classes else None
+
+    live = {"trigger_mode": "always_last", "show_progress": "minimal"}
     with gr.Blocks(title="gankit demo") as app:
         gr.Markdown(f"## gankit: {meta.get('recipe', '?')} generator ({kind}) from `{gen_dir}`")
-        if kind == "noise":
+        if kind == "points":
+            with gr.Row():
+                seed = gr.Number(value=0, precision=0, label="seed", elem_id="seed")
+                n = gr.Slider(100, 5000, value=2000, step=100, label="points", elem_id="n")
+            button = gr.Button("Generate", elem_id="generate")
+            out = gr.Image(label="generated points", type="pil", elem_id="scatter", format="png")
+
+            @shown
+            def points_fn(seed, n):
+                return _scatter(sample(G, int(n), _seed(seed, "seed")))
+
+            for event in (button.click, seed.change, n.change, app.load):
+                event(points_fn, [seed, n], out, **live)
+        elif kind == "noise":
             with gr.Row():
                 seed = gr.Number(value=0, precision=0, label="seed", elem_id="seed")
                 label = gr.Dropdown(choices=classes, value=classes[0] if classes else None, label="class",
@@ -58,42 +109,61 @@ def build_app(gen_dir: str):
             button = gr.Button("Generate", elem_id="generate")
             out = gr.Image(label="sample", type="pil", elem_id="sample", format="png")
 
+            @shown
             def sample_fn(seed, label, sigma, seed_b, t):
-                y = classes.index(label) if classes and label in classes else None
-                z = slerp(seeded_noise(1, G.z_dim, int(seed or 0)), seeded_noise(1, G.z_dim, int(seed_b or 0)), float(t))
+                a, b = _seed(seed, "seed"), _seed(seed_b, "interpolate to seed")
+                z = slerp(seeded_noise(1, G.z_dim, a), seeded_noise(1, G.z_dim, b), float(t))
                 if sigma > 0:
-                    _, imgs = vary(G, z[0], float(sigma), 9, seed=int(seed or 0), label=y)
+                    _, imgs = vary(G, z[0], float(sigma), 9, seed=a, label=class_index(label))
                     return _to_pil(imgs)
-                return _to_pil(generate(G, z, y)[0])
+                return _to_pil(generate(G, z, class_index(label))[0])
 
             inputs = [seed, label, sigma, seed_b, t]
-            button.click(sample_fn, inputs, out)
+            for event in (button.click, app.load, *(c.change for c in inputs)):
+                event(sample_fn, inputs, out, **live)
             gr.Markdown("### Embed a real image (find z with G(z) close to it)")
-            upload = gr.File(label="image to embed", elem_id="upload")
+            with gr.Row():
+                upload = gr.File(label="image to embed", elem_id="upload", file_types=["image"])
+                shown_input = gr.Image(label="input", type="pil", elem_id="embed_input", format="png",
+                                       interactive=False)
+                recon = gr.Image(label="reconstruction G(z)", type="pil", elem_id="recon", format="png",
+                                 interactive=False)
             embed_btn = gr.Button("Embed", elem_id="embed")
-            recon = gr.Image(label="reconstruction G(z)", type="pil", elem_id="recon", format="png")
             err = gr.Markdown(elem_id="embed_error")
 
+            @shown
             def embed_fn(path, label):
+                if path is None:  # the upload was cleared
+                    return None, None, ""
                 x = checked_image(path)
-                y = classes.index(label) if classes and label in classes else None
-                res = invert(G, x[None], steps=200, restarts=2, label=y)
-                return _to_pil(res.recon[0]), f"mean absolute error {float(res.error[0]):.4f}"
+                res = invert(G, x[None], steps=200, restarts=2, label=class_index(label))
+                return _to_pil(x), _to_pil(res.recon[0]), f"mean absolute error {float(res.error[0]):.4f}"
 
-            embed_btn.click(embed_fn, [upload, label], [recon, err])
-        else:
-            upload = gr.File(label="image to translate", elem_id="upload")
+            for event in (embed_btn.click, upload.change):
+                event(embed_fn, [upload, label], [shown_input, recon, err], **live)
+        else:  # an image-to-image generator (translation, upscaling)
             two_way = meta.get("directions") is not None or "CycleGAN" in type(G).__name__
-            direction = gr.Radio(["AtoB", "BtoA"], value="AtoB", label="direction", visible=two_way, elem_id="direction")
+            with gr.Row():
+                upload = gr.File(label="image to translate", elem_id="upload", file_types=["image"])
+                direction = gr.Radio(["AtoB", "BtoA"], value="AtoB", label="direction", visible=two_way,
+                                     elem_id="direction")
             button = gr.Button("Translate", elem_id="generate")
-            out = gr.Image(label="output", type="pil", elem_id="sample", format="png")
+            with gr.Row():
+                shown_input = gr.Image(label="input", type="pil", elem_id="translate_input", format="png",
+                                       interactive=False)
+                out = gr.Image(label="output", type="pil", elem_id="sample", format="png", interactive=False)
 
+            @shown
             def translate_fn(path, direction):
                 from ..translate import run_on_image
-                x = checked_image(path)
-                return _to_pil(run_on_image(G, x, direction=direction if two_way else None))
 
-            button.click(translate_fn, [upload, direction], out)
+                if path is None:
+                    return None, None
+                x = checked_image(path)
+                return _to_pil(x), _to_pil(run_on_image(G, x, direction=direction if two_way else None))
+
+            for event in (button.click, upload.change, direction.change):
+                event(translate_fn, [upload, direction], [shown_input, out], **live)
     return app
 
 

@@ -530,6 +530,8 @@ class Trainer:
         everything is and what to run next."""
         if self.best_step is None:
             gen_dir = self.recipe.export(self.generator_for_eval(), self.run_dir / "generator")
+            from ..hub import run_facts, write_model_card
+            write_model_card(gen_dir, **run_facts(self.run_dir, getattr(latest_checkpoint(self.ckpt_dir), "name", None), self.step))
         else:  # the checkpoint the training metric ranked best
             from ..api import export
             gen_dir, _ = export(self.run_dir, self.run_dir / "generator", "best")
