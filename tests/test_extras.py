@@ -21,7 +21,7 @@ def hide(monkeypatch):
 def test_a_missing_package_names_its_extra(module, hide):
     hide(module)
     extra, package = EXTRAS[module]
-    with pytest.raises(GankitError, match=rf"needs {package}, which is not installed: pip install 'gankit\[{extra}\]'"):
+    with pytest.raises(GankitError, match=rf"this feature: {package} is not installed; pip install 'gankit\[{extra}\]'"):
         require(module, "this feature")
 
 

@@ -95,6 +95,14 @@ def test_latent_cli_paths(trained_dcgan_dir, tmp_path, capsys):
     assert main(["interpolate", str(trained_dcgan_dir), "--from", "1", "--to", "2", "--steps", "5", "--slerp",
                  "-o", str(tmp_path / "s.png"), "--gif", str(tmp_path / "a.gif")]) == 0
     assert (tmp_path / "s.png").is_file() and (tmp_path / "a.gif").is_file()
+    from PIL import Image
+
+    assert Image.open(tmp_path / "a.gif").size == (280, 280)  # 28 px frames enlarged to >= 256 px by default
+    assert main(["interpolate", str(trained_dcgan_dir), "--from", "1", "--to", "2", "--steps", "3", "-o",
+                 str(tmp_path / "s2.png"), "--gif", str(tmp_path / "b.gif"), "--gif-scale", "2"]) == 0
+    assert Image.open(tmp_path / "b.gif").size == (56, 56)
+    assert main(["interpolate", str(trained_dcgan_dir), "--from", "1", "--to", "2", "-o", str(tmp_path / "s3.png"),
+                 "--gif", str(tmp_path / "c.gif"), "--gif-scale", "0"]) == 2
     assert main(["vary", str(trained_dcgan_dir), "--seed", "3", "--sigma", "0.2", "-n", "4", "-o", str(tmp_path / "v.png")]) == 0
     (tmp_path / "bad.png").write_text("not an image")
     assert main(["invert", str(trained_dcgan_dir), str(tmp_path / "bad.png"), "-o", str(tmp_path / "x")]) == 2

@@ -15,4 +15,4 @@ def require(module: str, feature: str) -> None:
     """Raise a one-line GankitError naming the extra when ``module`` is not installed."""
     if importlib.util.find_spec(module) is None:
         extra, package = EXTRAS[module]
-        raise GankitError(f"{feature} needs {package}, which is not installed: pip install 'gankit[{extra}]'")
+        raise GankitError(f"{feature}: {package} is not installed; pip install 'gankit[{extra}]'")

@@ -36,6 +36,8 @@ def register(sub) -> None:
     p.add_argument("--label", type=int, help="class for a conditional generator")
     p.add_argument("-o", "--out", required=True, metavar="PNG")
     p.add_argument("--gif", metavar="GIF", help="also write an animation")
+    p.add_argument("--gif-scale", type=int, metavar="K",
+                   help="enlarge GIF frames K times, nearest-neighbour (default: to at least 256 px)")
     add_device_arg(p)
     p.set_defaults(func=run_interpolate)
 
@@ -106,6 +108,8 @@ def run_interpolate(args) -> int:
     from ..data import save_grid
     from ..latent import interpolate
 
+    if args.gif_scale is not None and args.gif_scale < 1:
+        raise GankitError(f"--gif-scale must be >= 1, got {args.gif_scale}")
     G = _load(args)
     _, imgs = interpolate(G, _code(G, args.src, args), _code(G, args.dst, args), args.n, args.slerp, args.label)
     save_grid(imgs, args.out, nrow=args.n)
@@ -114,8 +118,10 @@ def run_interpolate(args) -> int:
         from PIL import Image
 
         from ..data import to_uint8
+        scale = args.gif_scale if args.gif_scale is not None else max(1, -(-256 // max(imgs.shape[-2:])))
         frames = [Image.fromarray(to_uint8(x).squeeze(0).numpy() if x.shape[0] == 1 else to_uint8(x).permute(1, 2, 0).numpy())
                   for x in imgs]
+        frames = [f.resize((f.width * scale, f.height * scale), Image.NEAREST) for f in frames]
         frames[0].save(args.gif, save_all=True, append_images=frames[1:] + frames[::-1][1:-1], duration=120, loop=0)
         print(f"wrote {args.gif}")
     return 0

@@ -13,9 +13,11 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from ..extras import require
     from ..nets import read_config
     from ..serve import serve
 
+    require("gradio", "gankit serve")
     read_config(args.gen_dir)  # one-line error for a wrong directory before Gradio starts
     print(f"serving {args.gen_dir} on http://{args.host}:{args.port}")
     serve(args.gen_dir, args.host, args.port)

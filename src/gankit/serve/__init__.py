@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import torch
@@ -123,7 +124,7 @@ def build_app(gen_dir: str):
                 event(sample_fn, inputs, out, **live)
             gr.Markdown("### Embed a real image (find z with G(z) close to it)")
             with gr.Row():
-                upload = gr.File(label="image to embed", elem_id="upload", file_types=["image"])
+                upload = gr.File(label="image to embed", elem_id="upload")
                 shown_input = gr.Image(label="input", type="pil", elem_id="embed_input", format="png",
                                        interactive=False)
                 recon = gr.Image(label="reconstruction G(z)", type="pil", elem_id="recon", format="png",
@@ -144,7 +145,7 @@ def build_app(gen_dir: str):
         else:  # an image-to-image generator (translation, upscaling)
             two_way = meta.get("directions") is not None or "CycleGAN" in type(G).__name__
             with gr.Row():
-                upload = gr.File(label="image to translate", elem_id="upload", file_types=["image"])
+                upload = gr.File(label="image to translate", elem_id="upload")
                 direction = gr.Radio(["AtoB", "BtoA"], value="AtoB", label="direction", visible=two_way,
                                      elem_id="direction")
             button = gr.Button("Translate", elem_id="generate")
@@ -167,7 +168,26 @@ def build_app(gen_dir: str):
     return app
 
 
+def _patient_url_ok(url: str, wait: float = 60.0) -> bool:
+    """Gradio's own check gives up on the first HEAD request slower than 3 s and then refuses to
+    serve ("localhost is not accessible"); on a loaded machine the first answer can take longer."""
+    import httpx
+
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            if httpx.head(url, timeout=10, verify=False).status_code < 500:  # any answer: localhost is reachable
+                return True
+        except (httpx.ConnectError, httpx.TimeoutException):
+            pass
+        time.sleep(0.5)
+    return False
+
+
 def serve(gen_dir: str, host: str = "127.0.0.1", port: int = 7860, block: bool = True):
+    from gradio import networking
+
     app = build_app(gen_dir)
+    networking.url_ok = _patient_url_ok
     app.launch(server_name=host, server_port=port, share=False, prevent_thread_lock=not block, quiet=True)
     return app
