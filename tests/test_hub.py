@@ -79,6 +79,14 @@ for name, argv in {"sample": ["sample", "user/toy-gan", "-n", "8", "--seed", "3"
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
         codes[name] = [main(argv), err.getvalue()]
+import os
+from gankit.errors import GankitError
+os.chdir(out)
+gankit.export(run_dir, "gan")  # a folder named like the recipe: pushing renames the folder, not the recipe
+try:
+    gankit.push_to_hub("gan", "user/toy-gan")
+except GankitError as e:
+    codes["push_api"] = str(e)
 print(json.dumps(codes))
 """
 
@@ -104,5 +112,9 @@ def test_hub_ids_load_from_an_offline_cache_and_push_fails_with_one_line(toy_run
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert err.startswith("gankit: error: cannot push") and "user/toy-gan" in err
     assert 'load_generator("user/toy-gan")' in (tmp_path / "gen" / "README.md").read_text()  # the card names the Hub id
+    card = (tmp_path / "gan" / "README.md").read_text()
+    assert codes["push_api"].startswith("cannot push gan to the Hub repo user/toy-gan")
+    assert 'load_generator("user/toy-gan")' in card and "gankit sample user/toy-gan -n 64" in card
+    assert "| recipe | gan |" in card and "# gan generator trained on toy2d-ring" in card
     code, err = codes["bad_id"]
     assert code == 2 and "expects a Hub repo id 'user/repo'" in err and not (tmp_path / "gen2").exists()

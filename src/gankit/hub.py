@@ -51,7 +51,7 @@ def push_to_hub(folder: str | Path, repo_id: str, private: bool = False, token: 
 
     card = folder / CARD_NAME
     if card.is_file():  # the card's load commands name the Hub id, not the local folder
-        card.write_text(card.read_text().replace(str(folder), repo_id))
+        card.write_text(_name_in_commands(card.read_text(), str(folder), repo_id))
     api = HfApi(token=token)
     try:
         url = api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
@@ -61,6 +61,14 @@ def push_to_hub(folder: str | Path, repo_id: str, private: bool = False, token: 
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise GankitError(f"cannot push {folder} to the Hub repo {repo_id} ({type(e).__name__}: {reason})") from None
     return str(url)
+
+
+def _name_in_commands(card: str, old: str, new: str) -> str:
+    """The card with ``old`` replaced by ``new`` in its commands and load code only (a folder named
+    like a word of the prose, "gan", must not change the prose)."""
+    token = re.compile(rf'(?<=[\s"`]){re.escape(old)}(?=[\s"`]|$)')
+    return "\n".join(token.sub(new, line) if line.startswith(("gankit ", "G = gankit.load_generator", "Measure more"))
+                     else line for line in card.splitlines()) + "\n"
 
 
 def run_facts(run_dir: str | Path, checkpoint: str | None = None, step: int | None = None) -> dict:
