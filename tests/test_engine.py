@@ -83,7 +83,8 @@ def test_export_and_sample_without_the_run(tmp_path, capsys):
     _train(tmp_path / "run", "--steps", "10")
     assert main(["export", str(tmp_path / "run"), str(tmp_path / "gen")]) == 0
     shutil.rmtree(tmp_path / "run")
-    assert sorted(p.name for p in (tmp_path / "gen").iterdir()) == ["config.json", "model.safetensors"]
+    assert sorted(p.name for p in (tmp_path / "gen").iterdir()) == ["README.md", "config.json", "model.safetensors",
+                                                                   "samples.png"]  # + the model card
     G = gankit.load_generator(tmp_path / "gen")
     assert not any("D" == n.split(".")[0] for n, _ in G.named_parameters())
     x = gankit.sample(G, 5, seed=3)
