@@ -118,3 +118,30 @@ def test_hub_ids_load_from_an_offline_cache_and_push_fails_with_one_line(toy_run
     assert "| recipe | gan |" in card and "# gan generator trained on toy2d-ring" in card
     code, err = codes["bad_id"]
     assert code == 2 and "expects a Hub repo id 'user/repo'" in err and not (tmp_path / "gen2").exists()
+
+
+def _translator(path):
+    import torch
+
+    from gankit.nets.translation import UNetGenerator
+
+    torch.manual_seed(0)
+    G = UNetGenerator(3, 3, num_downs=3, ngf=8)
+    G.meta = {"kind": "translate", "recipe": "pix2pix", "dataset": "facades", "image_size": 32, "channels": 3}
+    return G.save_pretrained(path)
+
+
+def test_a_translators_card_shows_the_runs_grid_and_translate_commands(tmp_path):
+    from gankit.data import save_grid
+    from gankit.hub import write_model_card
+
+    import torch
+
+    gen = _translator(tmp_path / "gen")
+    grid = save_grid(torch.rand(3, 3, 32, 32) * 2 - 1, tmp_path / "step-0000100.png")
+    card = write_model_card(gen, steps=100, planned_steps=100, checkpoint="step-0000100.pt", grid=grid).read_text()
+    assert (gen / "samples.png").read_bytes() == grid.read_bytes() and "![samples](samples.png)" in card
+    assert f"gankit translate {gen} INPUT.png -o OUT.png" in card and "--metrics paired,fid" in card
+    assert "No metric was measured during training." in card
+    (gen / "samples.png").unlink()
+    assert "## Samples" not in write_model_card(gen).read_text()  # no grid, no image: nothing invented

@@ -1,6 +1,7 @@
 """End to end: `gankit serve` in headless Chromium. The page shows a sample as it opens and follows
 its controls without a click; a huge seed gets a clear message; an uploaded image is shown beside
-its reconstruction, a non-image upload gets an error; a points generator gets a scatter page."""
+its reconstruction (a translator's upload beside its output), a non-image upload gets an error; a
+points generator gets a scatter page."""
 import contextlib
 import os
 import socket
@@ -124,6 +125,29 @@ def test_points_generator_gets_a_scatter_page(tmp_path):
         page.locator("#seed input").fill("5")
         _changed(page, "#scatter", src1)
         assert _image_bytes(page, "#scatter")[0] != first
+
+
+@needs_chromium
+def test_translator_page_shows_the_upload_beside_its_output(tmp_path):
+    import torch
+
+    from gankit.data import save_grid
+    from gankit.nets.translation import UNetGenerator
+
+    torch.manual_seed(0)
+    G = UNetGenerator(3, 3, num_downs=3, ngf=8)
+    G.meta = {"kind": "translate", "recipe": "pix2pix", "dataset": "facades", "image_size": 32, "channels": 3}
+    G.save_pretrained(tmp_path / "gen")
+    photo = save_grid(torch.rand(1, 3, 32, 32) * 2 - 1, tmp_path / "photo.png")
+    with _server(tmp_path / "gen") as url, _page(url) as page:
+        assert page.locator("#seed").count() == 0 and page.locator("#scatter").count() == 0
+        page.locator("#upload input[type=file]").set_input_files(str(photo))  # translates on upload, no click
+        page.locator("#sample img").first.wait_for(timeout=90_000)
+        shown, _ = _image_bytes(page, "#translate_input")
+        output, _ = _image_bytes(page, "#sample")
+        assert shown[:8] == PNG and output[:8] == PNG and shown != output
+        boxes = [page.locator(s).first.bounding_box() for s in ("#translate_input", "#sample")]
+        assert abs(boxes[0]["y"] - boxes[1]["y"]) < 5 and boxes[0]["x"] < boxes[1]["x"]  # side by side
 
 
 def test_seeds_are_checked_with_one_line():
