@@ -103,7 +103,8 @@ def mnist_5k(cfg, seed: int) -> ImageData:
 
 
 def stack_digits(x: torch.Tensor, y: torch.Tensor, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """n images whose three channels are three random MNIST digits; label = 100*a + 10*b + c."""
+    """n images whose three channels are three MNIST digits drawn uniformly with replacement from
+    ``seed`` (the same seed gives the same triples); label = 100*a + 10*b + c, the mode index."""
     g = torch.Generator().manual_seed(seed)
     idx = torch.randint(len(x), (n, 3), generator=g)
     images = x[idx, 0]  # [n, 3, 28, 28]
@@ -111,7 +112,8 @@ def stack_digits(x: torch.Tensor, y: torch.Tensor, n: int, seed: int) -> tuple[t
     return images, labels
 
 
-@register_dataset("stacked-mnist", "three MNIST digits as the RGB channels of one image: 1,000 modes")
+@register_dataset("stacked-mnist", "three MNIST train digits as the RGB channels of one image: 1,000 modes, "
+                  "128,000 images (data.stacked_n)")
 def stacked_mnist(cfg, seed: int) -> ImageData:
     x, y = load_mnist(cfg.root, cfg.split, cfg.download)
     images, labels = stack_digits(x, y, cfg.stacked_n, seed)
