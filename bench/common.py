@@ -64,12 +64,13 @@ def matmul_ceiling(n: int = 2048, repeats: int = 10, dtype: torch.dtype = torch.
     return 2 * n ** 3 / best / 1e9
 
 
-def write_results(name: str, data: dict, markdown: str | None = None) -> Path:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}.json"
+def write_results(name: str, data: dict, markdown: str | None = None, folder: Path = RESULTS) -> Path:
+    """``folder/name.json`` (and ``.md``); ``folder`` other than bench/results keeps scratch runs apart."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
     path.write_text(json.dumps(data, indent=2))
     if markdown is not None:
-        (RESULTS / f"{name}.md").write_text(markdown)
+        (folder / f"{name}.md").write_text(markdown)
     print(f"wrote {path}")
     return path
 
