@@ -5,12 +5,13 @@ Rows (one default config each, where the paper reports the best of a large hyper
 MM GAN = `dcgan --loss bce-saturating`, NS GAN = `dcgan` (bce), and the recipes `lsgan`, `wgan`,
 `wgan-gp`, `began`, each trained on full MNIST (the 60,000 train digits, `--data mnist`).
 
-FID protocol (the issue's reading of Lucic et al. §5 and appendix; the paper's text was not at hand
-in the session that wrote this script, so check it before quoting): Fréchet distance between the
-Inception pool features (2048-d) of 10,000 generated samples and of the 10,000 MNIST *test*
-images, with gankit's offline FID Inception (`gankit.metrics.InceptionFeatures`: the TF FID graph's
-weights, 299 px TF1 resize, grey -> RGB) and `feature_stats` / `frechet_distance` in float64. The
-test split's statistics are computed once and cached beside the rows. `--n-fid N` uses N samples and
+FID protocol, as in the study's code (google/compare_gan, compare_gan/src/eval_gan_lib.py:
+`num_test_examples` 10,000 from the `test` split, grey tiled to RGB, the TF Inception graph):
+Fréchet distance between the Inception pool features (2048-d) of 10,000 generated samples and of
+the 10,000 MNIST *test* images, with gankit's offline FID Inception (`gankit.metrics.InceptionFeatures`:
+the TF FID graph's weights, 299 px TF1 resize, grey -> RGB) and `feature_stats` / `frechet_distance`
+in float64. The test split's statistics are computed once and cached beside the rows. gankit scores
+the final generator; the study took the best FID over its runs. `--n-fid N` uses N samples and
 the first N test images (N < 10,000 gives a biased, higher FID: for trying the script only).
 
     python bench/lucic_mnist.py                                 # 6 families x 2 seeds, each recipe's default steps
