@@ -67,7 +67,8 @@ def test_cli_prints_one_line_error(capsys):
     ("gan", ["model.g_fc=16"], "'model.g_fc' is used only with model.arch = dcgan, not mlp"),
     ("dcgan", ["model.d_fc=-1"], "config key 'model.d_fc' must be >= 0"),
     ("gan", ["loss.name=lsgan", "loss.clip=0.02"], "'loss.clip' is used only with loss.name = wgan, not lsgan"),
-    ("gan", ["loss.gp_weight=1"], "'loss.gp_weight' is used only with loss.name = wgan-gp, not bce"),
+    ("gan", ["loss.gp_weight=1"], "'loss.gp_weight' is used only with gp in loss.reg or loss.name = wgan-gp, not bce alone"),
+    ("gan", ["loss.reg=[r0]"], "config key 'loss.reg' lists unknown regulariser 'r0'"),
     ("gan", ["loss.ls_c=0.5"], "'loss.ls_c' is used only with loss.name = lsgan, not bce"),
 ])
 def test_keys_the_run_would_ignore_are_refused(tmp_path, recipe, sets, fragment):

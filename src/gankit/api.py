@@ -29,8 +29,8 @@ def resolve_config(recipe: str = "dcgan", *, data: str | None = None, data_root:
     if saved is not None:
         return load_config(load_saved_config(saved)["recipe"], saved, overrides, **shortcuts)
     if loss is not None:
-        from .losses.presets import preset_overrides
-        overrides = list(preset_overrides(recipe, loss)) + list(overrides)
+        from .recipes import loss_preset
+        overrides = list(loss_preset(recipe, loss)) + list(overrides)
     return load_config(recipe, config_file, overrides, **shortcuts)
 
 

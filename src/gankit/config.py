@@ -151,12 +151,13 @@ def recipe_defaults(recipe: str) -> dict:
 
 
 def _recipe_layers(name: str, depth: int = 0) -> list[dict]:
-    """A recipe YAML may start from another (``inherit: dcgan``); parents come first."""
+    """A recipe YAML may start from others (``inherit: dcgan``, or ``[dcgan, losses/lsgan]`` for a loss
+    preset on top); parents come first, in order."""
     layer = _read_packaged(name)
-    parent = layer.pop("inherit", None)
-    if parent is None or depth > 4:
+    parents = layer.pop("inherit", None)
+    if parents is None or depth > 4:
         return [layer]
-    return _recipe_layers(parent, depth + 1) + [layer]
+    return [lay for p in ([parents] if isinstance(parents, str) else parents) for lay in _recipe_layers(p, depth + 1)] + [layer]
 
 
 def load_config(recipe: str, file: str | Path | None = None, overrides: list[str] | tuple = (),

@@ -1,17 +1,14 @@
-"""Adversarial losses as pure functions of discriminator logits (or critic values).
-
-Each family gives a D loss ``d(real, fake)`` and a G loss ``g(fake)``; both return scalar means.
+"""Adversarial losses as pure functions of discriminator logits (or critic values), and the registry
+of loss families built on them (:class:`LossFamily`). The functions return scalar means.
 Conventions follow each paper; logits are never passed through a sigmoid first, so BCE uses
 the numerically stable ``softplus`` form: -log sigmoid(t) = softplus(-t).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..errors import GankitError
 from .dtype import in_float32
@@ -75,47 +72,104 @@ def g_hinge(fake: Tensor) -> Tensor:
     return -fake.mean()
 
 
-def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor,
-                     generator: torch.Generator | None = None, pack: int = 1) -> Tensor:
-    """Gulrajani et al. 2017, eq. 3: E[(||grad_x̂ f(x̂)||_2 - 1)^2] with x̂ = εx + (1-ε)x̃, ε ~ U[0, 1]
-    per sample. Returned without the λ factor. With ``pack`` = m > 1 the critic judges each run of m
-    consecutive samples jointly (PacGAN): ε is drawn per pack and the norm is over the pack's gradient."""
-    eps = torch.rand((real.shape[0] // pack,) + (1,) * (real.ndim - 1), device=real.device, dtype=real.dtype,
-                     generator=generator).repeat_interleave(pack, 0)
-    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
-    out = critic(x_hat)
-    (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
-    return ((grad.reshape(real.shape[0] // pack, -1).norm(2, dim=1) - 1.0) ** 2).mean()
+def clip_weights(net: nn.Module, c: float) -> None:
+    """Arjovsky et al. 2017, Alg. 1 line 7: clip every weight of the critic to [-c, c] after its update."""
+    with torch.no_grad():
+        for p in net.parameters():
+            p.clamp_(-c, c)
 
 
-@dataclass(frozen=True)
 class LossFamily:
-    """A named pair of D and G losses and the paper they come from."""
+    """One adversarial loss and what goes with it, with its ``cfg.loss`` parameters (``keys``) bound.
+
+    ``d`` and ``g`` are D's and G's terms on D's logits for a real and a fake batch; G's term sees the
+    real logits too, so relativistic losses fit (``g_sees_real`` says whether it reads them).
+    ``boundary`` is D's output between its verdicts "fake" and "real", for accuracy, r_t and ADA; None
+    for a critic whose scores shift freely by a constant. ``regs`` are regularisers the family always
+    adds (WGAN-GP's penalty); ``after_d_update`` runs after each D update (WGAN's clipping). Its
+    paper's optimizer preset is ``configs/losses/<name>.yaml``."""
     name: str
-    d: Callable[..., Tensor]
-    g: Callable[..., Tensor]
     paper: str
+    keys: tuple[str, ...] = ()
+    regs: tuple[str, ...] = ()
+    g_sees_real = False
+    boundary: float | None = 0.0
 
-    def boundary(self, a: float = 0.0, b: float = 1.0) -> float | None:
-        """D's output between its verdicts "fake" and "real": 0 for logits (BCE, hinge), (a + b) / 2
-        for least squares with targets a and b, None for a Wasserstein critic, whose scores shift
-        freely by a constant."""
-        if self.d is d_wasserstein:
-            return None
-        return (a + b) / 2 if self.d is d_lsgan else 0.0
+    def __init__(self, **params):
+        self.params = {k: params[k] for k in self.keys}
 
+    def d(self, real: Tensor, fake: Tensor) -> Tensor:
+        raise NotImplementedError
 
-LOSSES: dict[str, LossFamily] = {
-    "bce": LossFamily("bce", d_bce, g_bce_nonsaturating, "Goodfellow et al. 2014 (non-saturating G)"),
-    "bce-saturating": LossFamily("bce-saturating", d_bce, g_bce_saturating, "Goodfellow et al. 2014 (minimax G)"),
-    "lsgan": LossFamily("lsgan", d_lsgan, g_lsgan, "Mao et al. 2017"),
-    "wgan": LossFamily("wgan", d_wasserstein, g_wasserstein, "Arjovsky et al. 2017"),
-    "wgan-gp": LossFamily("wgan-gp", d_wasserstein, g_wasserstein, "Gulrajani et al. 2017"),
-    "hinge": LossFamily("hinge", d_hinge, g_hinge, "Lim & Ye 2017; Miyato et al. 2018"),
-}
+    def g(self, real: Tensor | None, fake: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def after_d_update(self, D: nn.Module) -> None:
+        pass
 
 
-def get_loss(name: str) -> LossFamily:
+class BCE(LossFamily):
+    name, paper = "bce", "Goodfellow et al. 2014 (non-saturating G)"
+
+    def d(self, real, fake):
+        return d_bce(real, fake)
+
+    def g(self, real, fake):
+        return g_bce_nonsaturating(fake)
+
+
+class BCESaturating(BCE):
+    name, paper = "bce-saturating", "Goodfellow et al. 2014 (minimax G)"
+
+    def g(self, real, fake):
+        return g_bce_saturating(fake)
+
+
+class LSGAN(LossFamily):
+    name, paper, keys = "lsgan", "Mao et al. 2017", ("ls_a", "ls_b", "ls_c")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.boundary = (params["ls_a"] + params["ls_b"]) / 2  # the midpoint of the fake and real targets
+
+    def d(self, real, fake):
+        return d_lsgan(real, fake, self.params["ls_a"], self.params["ls_b"])
+
+    def g(self, real, fake):
+        return g_lsgan(fake, self.params["ls_c"])
+
+
+class WGANGP(LossFamily):
+    name, paper, regs, boundary = "wgan-gp", "Gulrajani et al. 2017", ("gp",), None
+
+    def d(self, real, fake):
+        return d_wasserstein(real, fake)
+
+    def g(self, real, fake):
+        return g_wasserstein(fake)
+
+
+class WGAN(WGANGP):
+    name, paper, keys, regs = "wgan", "Arjovsky et al. 2017", ("clip",), ()
+
+    def after_d_update(self, D):
+        clip_weights(D, self.params["clip"])
+
+
+class Hinge(LossFamily):
+    name, paper = "hinge", "Lim & Ye 2017; Miyato et al. 2018"
+
+    def d(self, real, fake):
+        return d_hinge(real, fake)
+
+    def g(self, real, fake):
+        return g_hinge(fake)
+
+
+LOSSES: dict[str, type[LossFamily]] = {f.name: f for f in (BCE, BCESaturating, LSGAN, WGAN, WGANGP, Hinge)}
+
+
+def get_loss(name: str) -> type[LossFamily]:
     if name not in LOSSES:
         raise GankitError(f"unknown loss '{name}'; choose one of: {', '.join(LOSSES)}")
     return LOSSES[name]

@@ -1,26 +1,37 @@
-"""Each loss family's paper defaults (optimizer, learning rate, schedule), applied with ``--loss``."""
+"""Each loss family's paper defaults (optimizer, learning rate, schedule): ``configs/losses/<name>.yaml``,
+the one source that both ``--loss NAME`` and the recipe named after the loss read."""
 from __future__ import annotations
+
+import json
+from importlib import resources
+
+import yaml
 
 from .adversarial import get_loss
 
-PRESETS: dict[str, list[str]] = {
-    # Goodfellow et al. 2014 / Radford et al. 2016: Adam(2e-4, beta1 0.5), one D step per G step
-    "bce": [],
-    "bce-saturating": [],
-    # Mao et al. 2017 trained with Adam(2e-4, beta1 0.5) as DCGAN does
-    "lsgan": [],
-    # Arjovsky et al. 2017, Alg. 1: RMSprop 5e-5, clip 0.01, n_critic 5
-    "wgan": ["optim.D.name=rmsprop", "optim.G.name=rmsprop", "optim.D.lr=5e-5", "optim.G.lr=5e-5",
-             "train.n_d=5", "loss.clip=0.01"],
-    # Gulrajani et al. 2017, Alg. 1: Adam(1e-4, 0, 0.9), λ 10, n_critic 5, no batch norm in the critic
-    "wgan-gp": ["optim.D.lr=1e-4", "optim.G.lr=1e-4", "optim.D.betas=[0.0, 0.9]", "optim.G.betas=[0.0, 0.9]",
-                "train.n_d=5", "loss.gp_weight=10.0", "model.d_norm=none"],
-    # Miyato et al. 2018 (hinge with DCGAN-style nets): Adam(2e-4, 0.5, 0.999)
-    "hinge": [],
-}
 
-
-def preset_overrides(recipe: str, loss: str) -> list[str]:
-    """``--set`` strings that give ``loss`` its paper's training settings, then select it."""
+def preset(loss: str) -> dict:
+    """The nested keys of ``loss``'s preset (loss.name included)."""
     get_loss(loss)  # one-line error for an unknown name
-    return PRESETS[loss] + [f"loss.name={loss}"]
+    return yaml.safe_load((resources.files("gankit.configs") / "losses" / f"{loss}.yaml").read_text())
+
+
+def preset_overrides(loss: str, schema: dict) -> list[str]:
+    """``--set`` strings that give ``loss`` its paper's settings, for a run whose keys are ``schema``;
+    keys the run does not have are skipped (model.d_norm on a net with no such key)."""
+    def leaves(tree: dict, prefix: str = ""):
+        for key, value in tree.items():
+            if isinstance(value, dict):
+                yield from leaves(value, f"{prefix}{key}.")
+            else:
+                yield f"{prefix}{key}", value
+
+    def has(dotted: str) -> bool:
+        tree = schema
+        for part in dotted.split("."):
+            if not isinstance(tree, dict) or part not in tree:
+                return False
+            tree = tree[part]
+        return True
+
+    return [f"{key}={json.dumps(value)}" for key, value in leaves(preset(loss)) if has(key)]

@@ -31,6 +31,20 @@ RECIPES: dict[str, RecipeEntry] = {
 }
 
 
+def loss_preset(recipe: str, loss: str) -> list[str]:
+    """``--loss``: the family's paper preset as ``--set`` strings, for a recipe that offers a choice."""
+    from ..config import recipe_defaults
+    from ..losses.presets import preset_overrides
+
+    schema = recipe_defaults(recipe)
+    if not get_recipe_class(recipe).offers_loss:
+        own = schema.get("loss", {}).get("name")
+        raise GankitError(f"--loss {loss}: recipe '{recipe}' " + (f"has its own adversarial loss ({own})" if own else
+                          "has no adversarial loss to choose") + "; --loss is for "
+                          + ", ".join(r for r in RECIPES if get_recipe_class(r).offers_loss))
+    return preset_overrides(loss, schema)
+
+
 def get_recipe_class(name: str):
     if name not in RECIPES:
         raise GankitError(f"unknown recipe '{name}'; choose one of: {', '.join(sorted(RECIPES))}")

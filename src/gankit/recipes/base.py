@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from ..data import ImageData
 from ..errors import GankitError
+from ..losses import AdversarialTerms, loss_keys
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Recipe:
     """Base class: holds config, data facts and device; subclasses build nets and define steps."""
 
     augments = False  # whether D's image inputs go through cfg.aug; a recipe that does not refuses --aug
+    offers_loss = False  # whether cfg.loss chooses its adversarial terms (--loss); one that does not refuses the keys
 
     def __init__(self, cfg, data: ImageData, device: torch.device):
         self.cfg, self.data, self.device = cfg, data, torch.device(device)
@@ -48,6 +50,8 @@ class Recipe:
                               f"{users} (use --aug none)")
         self.players: dict[str, list[nn.Module]] = {}
         self.nets: dict[str, nn.Module] = {}
+        if not self.offers_loss:
+            self.refuse_loss_choice()
 
     def refuse_unused(self, rules: dict[str, tuple[str, tuple]]) -> None:
         """Refuse a key this run would silently ignore. ``rules`` maps a dotted key to (gate key,
@@ -65,6 +69,23 @@ class Recipe:
             if get(self.cfg, gate) not in values and get(self.cfg, key) != get(defaults, key):
                 raise GankitError(f"config key '{key}' is used only with {gate} = {' or '.join(values)}, "
                                   f"not {get(self.cfg, gate)}; got {get(self.cfg, key)!r} (leave it at its default)")
+
+    def adversarial_terms(self, pack: int = 1) -> AdversarialTerms:
+        """The loss family and D's regularisers that cfg.loss names (for a recipe that offers --loss)."""
+        from ..config import recipe_defaults
+
+        return AdversarialTerms(self.cfg.loss, recipe_defaults(self.cfg.recipe)["loss"], pack)
+
+    def refuse_loss_choice(self) -> None:
+        """A recipe with its own adversarial loss refuses every key that would choose another one."""
+        from ..config import recipe_defaults
+
+        defaults = recipe_defaults(self.cfg.recipe).get("loss", {})
+        for key in loss_keys():
+            if key in defaults and self.cfg.loss[key] != defaults[key]:
+                raise GankitError(f"config key 'loss.{key}': recipe '{self.cfg.recipe}' has its own adversarial loss"
+                                  + (f" ({defaults['name']})" if "name" in defaults else "")
+                                  + f" and does not read it; got {self.cfg.loss[key]!r} (leave it at its default)")
 
     # --- what the engine calls -------------------------------------------------------------
     def phases(self) -> list[Phase]:

@@ -1,10 +1,12 @@
 """Adversarial GANs with one G and one D: the vanilla GAN, DCGAN, and their loss variants
-(LSGAN, WGAN, WGAN-GP, hinge). The loss family is a config choice; the algorithm is the same.
+(LSGAN, WGAN, WGAN-GP, hinge, ...). The loss family is a config choice (losses/terms.py); the algorithm
+is the same.
 
 Algorithm (Goodfellow et al. 2014, Alg. 1), per iteration:
-  for n_d steps:  x ~ data, z ~ N(0, I);  D <- D - lr * grad_D L_D(D(aug(x)), D(aug(G(z))))   [G frozen]
-                  (+ λ·gradient penalty for WGAN-GP; weights clipped to ±c for WGAN)
-  for n_g steps:  z ~ N(0, I);            G <- G - lr * grad_G L_G(D(aug(G(z))))              [D frozen]
+  for n_d steps:  x ~ data, z ~ N(0, I);  D <- D - lr * grad_D [L_D(D(aug(x)), D(aug(G(z)))) + D's regularisers]
+                  then the family's after-update hook (WGAN: weights clipped to ±c)          [G frozen]
+  for n_g steps:  z ~ N(0, I);            G <- G - lr * grad_G L_G(D(aug(x)), D(aug(G(z))))   [D frozen]
+                  (D(aug(x)) on a fresh real batch only for a family whose G term reads it: RaGAN)
 A conditional model (cgan) feeds the one-hot label y to both G and D; fake labels are drawn uniformly.
 With ``model.pack`` = m > 1 (PacGAN, Lin et al. 2018) D judges m samples at once, concatenated along
 channels (features for points), all real or all fake: D(aug(x_1) ⊕ ... ⊕ aug(x_m)).
@@ -15,7 +17,6 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import GankitError
-from ..losses import get_loss, gradient_penalty
 from ..nets import init_weights
 from ..nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from ..nets.mlp import MLPDiscriminator, MLPGenerator
@@ -32,16 +33,15 @@ def build_augment(cfg, channels: int):
     return build(cfg.aug, channels)
 
 
-# keys read only for one network family or loss family (see Recipe.refuse_unused)
+# keys read only for one network family (see Recipe.refuse_unused; the loss family owns its own keys)
 KEY_GATES = {**{f"model.{k}": ("model.arch", ("mlp",)) for k in ("g_widths", "g_act", "g_first_norm", "d_widths", "d_act")},
-             **{f"model.{k}": ("model.arch", ("dcgan",)) for k in ("g_width", "d_width", "g_fc", "d_fc")},
-             "loss.gp_weight": ("loss.name", ("wgan-gp",)), "loss.clip": ("loss.name", ("wgan",)),
-             **{f"loss.{k}": ("loss.name", ("lsgan",)) for k in ("ls_a", "ls_b", "ls_c")}}
+             **{f"model.{k}": ("model.arch", ("dcgan",)) for k in ("g_width", "d_width", "g_fc", "d_fc")}}
 
 
 class AdversarialGAN(Recipe):
     conditional = False
     augments = True
+    offers_loss = True
 
     def __init__(self, cfg, data, device):
         super().__init__(cfg, data, device)
@@ -66,8 +66,8 @@ class AdversarialGAN(Recipe):
                                           num_classes=self.num_classes, class_names=data.class_names if self.num_classes else None)
         self.nets = {"G": self.G, "D": self.D}
         self.players = {"D": [self.D], "G": [self.G]}
-        self.loss = get_loss(cfg.loss.name)
-        self.boundary = self.loss.boundary(cfg.loss.ls_a, cfg.loss.ls_b)
+        self.adv = self.adversarial_terms(self.pack)
+        self.boundary = self.adv.boundary
         if cfg.aug.mode == "ada" and self.boundary is None:
             raise GankitError(f"--aug ada steers p by r_t = E[sign(D(x_real))], which needs a loss with a decision "
                               f"boundary (bce, hinge, lsgan); a {cfg.loss.name} critic's scores shift freely by a "
@@ -96,8 +96,8 @@ class AdversarialGAN(Recipe):
 
     # --- the algorithm -----------------------------------------------------------------------
     def phases(self):
-        return [Phase("D", self.d_step, repeat="n_d", batch="new"),
-                Phase("G", self.g_step, repeat="n_g", batch="new" if self.conditional else "none")]
+        g_batch = "new" if self.conditional or self.adv.g_sees_real else "none"
+        return [Phase("D", self.d_step, repeat="n_d", batch="new"), Phase("G", self.g_step, repeat="n_g", batch=g_batch)]
 
     def judge(self, x: Tensor, y: Tensor | None) -> Tensor:
         """D's logits on a batch: each sample augmented, then every m consecutive samples packed
@@ -116,12 +116,9 @@ class AdversarialGAN(Recipe):
         with torch.no_grad():
             fake = self.G(self.noise(real.shape[0]), y)
         real_logits, fake_logits = self.score_real_fake(real, fake, y)
-        loss = self.loss.d(real_logits, fake_logits, **self.d_loss_kwargs())
-        logs = d_stats(real_logits, fake_logits, self.boundary)
-        if self.loss.name == "wgan-gp":
-            gp = gradient_penalty(lambda v: self.judge(v, y), real, fake, pack=self.pack)
-            loss = loss + self.cfg.loss.gp_weight * gp
-            logs["d/gradient_penalty"] = gp.detach()
+        penalty, reg_logs = self.adv.penalty(lambda v: self.judge(v, y), real, fake)
+        loss = self.adv.d(real_logits, fake_logits) + penalty
+        logs = {**d_stats(real_logits, fake_logits, self.boundary), **reg_logs}
         if self.aug is not None:
             self.aug.observe(real_logits, self.boundary or 0.0)
             logs["aug/p"] = self.aug.p
@@ -139,21 +136,14 @@ class AdversarialGAN(Recipe):
         n = self.batch_size
         y = self.fake_labels(n) if batch is None else batch.get("y") if self.num_classes else None
         fake = self.G(self.noise(n), y)
-        loss = self.loss.g(self.judge(fake, y), **self.g_loss_kwargs())
-        return StepOut({"G": loss})
-
-    def d_loss_kwargs(self) -> dict:
-        return {"a": self.cfg.loss.ls_a, "b": self.cfg.loss.ls_b} if self.loss.name == "lsgan" else {}
-
-    def g_loss_kwargs(self) -> dict:
-        return {"c": self.cfg.loss.ls_c} if self.loss.name == "lsgan" else {}
+        real_logits = None
+        if self.adv.g_sees_real:  # a constant of G's step: no gradient flows through D(x_real)
+            with torch.no_grad():
+                real_logits = self.judge(batch["x"], y)
+        return StepOut({"G": self.adv.g(real_logits, self.judge(fake, y))})
 
     def after_update(self, player: str) -> None:
-        if player == "D" and self.loss.name == "wgan":  # Arjovsky et al. 2017, Alg. 1 line 7
-            c = self.cfg.loss.clip
-            with torch.no_grad():
-                for p in self.D.parameters():
-                    p.clamp_(-c, c)
+        self.adv.after_update(player, self.D)
 
     # --- sampling ----------------------------------------------------------------------------
     def fixed_inputs(self, n: int) -> dict:

@@ -1,8 +1,9 @@
 """pix2pix: paired image-to-image translation with a conditional GAN (Isola et al. 2017).
 
 Algorithm, per iteration (x: input, y: target, both jittered alike):
-  D step:  L_D = 1/2 [ L(D(x, y), real) + L(D(x, G(x)), fake) ]            (D sees (input, image) pairs)
-  G step:  L_G = w_gan · L(D(x, G(x)), real) + λ · ||y - G(x)||_1,  λ = 100  (non-saturating cGAN + L1)
+  D step:  L_D = 1/2 L_D^adv(D(x, y), D(x, G(x))) + D's regularisers    (D sees (input, image) pairs)
+  G step:  L_G = w_gan · L_G^adv(D(x, y), D(x, G(x))) + λ · ||y - G(x)||_1,  λ = 100
+The adversarial terms are cfg.loss's family (the paper's: bce, non-saturating G; any other with --loss).
 G's only noise is dropout, on at training and test time. Ablations: loss.gan_weight=0 (L1 only),
 loss.l1_weight=0 (cGAN only), model.g_arch=encdec (no skips), model.d_layers=0/1/3/5 (1/16/70/286 px).
 """
@@ -15,7 +16,7 @@ from torch import Tensor, nn
 
 from ..data.translation import eval_split, jitter
 from ..errors import GankitError
-from ..losses import get_loss, l1
+from ..losses import l1
 from ..nets import init_weights
 from ..nets.translation import PatchDiscriminator, UNetGenerator
 from ..train.monitors import d_stats
@@ -74,6 +75,8 @@ class TranslationRecipe(Recipe):
 
 
 class Pix2Pix(TranslationRecipe):
+    offers_loss = True
+
     def __init__(self, cfg, data, device):
         super().__init__(cfg, data, device)
         m, c = cfg.model, data.channels
@@ -90,7 +93,7 @@ class Pix2Pix(TranslationRecipe):
             note="dropout stays active at test time (the paper's only noise source): outputs vary between runs")
         self.nets = {"G": self.G, "D": self.D}
         self.players = {"D": [self.D], "G": [self.G]}
-        self.loss = get_loss(cfg.loss.name)
+        self.adv = self.adversarial_terms()
         self.gan_w, self.l1_w = cfg.loss.gan_weight, cfg.loss.l1_weight
 
     def phases(self):
@@ -101,9 +104,11 @@ class Pix2Pix(TranslationRecipe):
         x, y = batch["x"], batch["x_b"]
         with torch.no_grad():
             fake = self.G(x)
-        real_logits, fake_logits = self.D(torch.cat([x, y], 1)), self.D(torch.cat([x, fake], 1))
-        loss = 0.5 * self.loss.d(real_logits, fake_logits)  # halved: D learns slower than G (§3.3)
-        return StepOut({"D": loss}, d_stats(real_logits, fake_logits, self.loss.boundary()))
+        real_in, fake_in = torch.cat([x, y], 1), torch.cat([x, fake], 1)
+        real_logits, fake_logits = self.D(real_in), self.D(fake_in)
+        penalty, reg_logs = self.adv.penalty(self.D, real_in, fake_in)
+        loss = 0.5 * self.adv.d(real_logits, fake_logits) + penalty  # halved: D learns slower than G (§3.3)
+        return StepOut({"D": loss}, {**d_stats(real_logits, fake_logits, self.adv.boundary), **reg_logs})
 
     def g_step(self, batch: dict) -> StepOut:
         x, y = batch["x"], batch["x_b"]
@@ -112,10 +117,17 @@ class Pix2Pix(TranslationRecipe):
         loss = self.l1_w * rec
         logs = {"g/l1": rec.detach()}
         if self.gan_w > 0:
-            adv = self.loss.g(self.D(torch.cat([x, fake], 1)))
+            real_logits = None
+            if self.adv.g_sees_real:  # a constant of G's step
+                with torch.no_grad():
+                    real_logits = self.D(torch.cat([x, y], 1))
+            adv = self.adv.g(real_logits, self.D(torch.cat([x, fake], 1)))
             loss = loss + self.gan_w * adv
             logs["g/gan"] = adv.detach()
         return StepOut({"G": loss}, logs)
+
+    def after_update(self, player: str) -> None:
+        self.adv.after_update(player, self.D)
 
     @torch.no_grad()
     def evaluate(self, G) -> dict[str, float]:

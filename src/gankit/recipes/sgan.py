@@ -66,9 +66,6 @@ class SGAN(Recipe):
                               f"'{cfg.data.name}' has no labels")
         if per_class < 1:
             raise GankitError(f"config key 'data.labels_per_class' must be >= 1, got {per_class}")
-        if cfg.loss.name != "bce":
-            raise GankitError(f"recipe 'sgan' has its own K+1-class losses; loss.name must stay bce, got {cfg.loss.name!r} "
-                              "(choose the G loss with loss.feature_matching=true|false)")
         self.num_classes = data.num_classes
         self.labelled = choose_labelled(data.y, per_class, cfg.seed)
         self.x_lab, self.y_lab = data.x[self.labelled], data.y[self.labelled]
