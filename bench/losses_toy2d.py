@@ -40,7 +40,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, environment, md_table, run_jobs, write_results  # noqa: E402
 
-LOSSES = ["bce", "bce-saturating", "lsgan", "wgan", "wgan-gp", "hinge"]
+from gankit.losses import LOSSES as FAMILIES  # noqa: E402
+
+LOSSES = list(FAMILIES)  # every registered loss family
 DATASETS = ["toy2d-ring", "toy2d-grid"]
 PACGAN_MLP = ["model.z_dim=2", "model.g_widths=[400,400,400,400]", "model.g_act=relu", "model.g_first_norm=true",
               "model.d_widths=[200,200,200]"]

@@ -25,7 +25,7 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=int, metavar="B", help="batch size per process")
     p.add_argument("--seed", type=int, metavar="S", help="random seed")
     p.add_argument("--loss", metavar="NAME", help="loss family with its paper's optimizer preset "
-                   "(configs/losses/NAME.yaml): bce, bce-saturating, lsgan, wgan, wgan-gp, hinge; for gan, dcgan, cgan, "
+                   "(configs/losses/NAME.yaml), e.g. bce, bce-saturating, lsgan, wgan, wgan-gp, hinge; for gan, dcgan, cgan, "
                    "pix2pix and the loss-named recipes. D's regularisers compose with any: --set loss.reg=[gp]")
     p.add_argument("--aug", metavar="MODE", help="augmentation of everything D sees: none, ada, fixed:P, diffaug")
     p.add_argument("--labels-per-class", type=int, metavar="N",
