@@ -196,3 +196,68 @@ def test_pix2pix_honours_clipping_and_the_penalty(facades_root, one_thread):
     assert out.logs["d/gradient_penalty"].item() > 0 and "d/wasserstein_estimate" in out.logs
     recipe.after_update("D")
     assert max(p.abs().max().item() for p in recipe.D.parameters()) <= 0.01 + 1e-7
+
+
+# --- RaGAN (Jolicoeur-Martineau 2018, RaSGAN) --------------------------------------------------------------
+
+def test_ragan_closed_form_and_gradients():
+    from gankit.losses.adversarial import d_ragan, g_ragan
+
+    mr, mf = REAL.mean().item(), FAKE.mean().item()
+    want_d = (-sum(math.log(sig(r - mf)) for r in REAL.tolist()) - sum(math.log(1 - sig(f - mr)) for f in FAKE.tolist())) / 3
+    want_g = (-sum(math.log(sig(f - mr)) for f in FAKE.tolist()) - sum(math.log(1 - sig(r - mf)) for r in REAL.tolist())) / 3
+    assert d_ragan(REAL, FAKE).item() == pytest.approx(want_d, rel=1e-6)
+    assert g_ragan(REAL, FAKE).item() == pytest.approx(want_g, rel=1e-6)
+    # dL_G/df_k = -σ(mr - f_k)/n - Σ_j σ(r_j - mf)/n²: the second term is the gradient through the
+    # real samples' term, which a non-relativistic G loss does not have
+    _, gf = _grad(g_ragan, REAL, FAKE)
+    want = [-sig(mr - f) / 3 - sum(sig(r - mf) for r in REAL.tolist()) / 9 for f in FAKE.tolist()]
+    assert torch.allclose(gf, torch.tensor(want), atol=1e-6)
+    gr, gf = _grad(d_ragan, REAL, FAKE)
+    want_r = [-sig(mf - r) / 3 - sum(sig(f - mr) for f in FAKE.tolist()) / 9 for r in REAL.tolist()]
+    want_f = [sig(f - mr) / 3 + sum(sig(mf - r) for r in REAL.tolist()) / 9 for f in FAKE.tolist()]
+    assert torch.allclose(gr, torch.tensor(want_r), atol=1e-6) and torch.allclose(gf, torch.tensor(want_f), atol=1e-6)
+    # relativistic: a common shift of every score changes nothing
+    assert d_ragan(REAL + 5, FAKE + 5).item() == pytest.approx(want_d, rel=1e-5)
+    terms = _terms("loss.name=ragan")
+    assert terms.boundary is None and terms.g_sees_real and terms.g(REAL, FAKE).item() == pytest.approx(want_g, rel=1e-6)
+
+
+def test_ragan_on_bfloat16_logits_computes_in_float32():
+    from gankit.losses.adversarial import d_ragan, g_ragan
+
+    for fn in (d_ragan, g_ragan):
+        low = [REAL.bfloat16(), FAKE.bfloat16()]
+        got = fn(*low)
+        assert got.dtype == torch.float32 and got.item() == fn(*[a.float() for a in low]).item()
+
+
+@pytest.mark.parametrize("recipe", ["gan", "dcgan", "cgan", "pix2pix"])
+def test_ragan_steps_in_every_recipe_that_offers_it(recipe, facades_root, one_thread):
+    """G's phase gets a real batch for RaGAN's G term, whose gradient reaches G; D logs no accuracy."""
+    import gankit
+    from gankit.data import build_dataset
+    from gankit.recipes import get_recipe_class
+
+    sets = {"gan": ["model.g_widths=[32]", "model.d_widths=[32]"], "dcgan": ["model.g_width=8", "model.d_width=8"],
+            "cgan": ["model.g_width=8", "model.d_width=8"],
+            "pix2pix": [f"data.root={facades_root}", "data.load_size=36", "data.crop_size=32", "model.ngf=4", "model.ndf=4"]}
+    cfg = gankit.resolve_config(recipe, loss="ragan", overrides=sets[recipe] + ["data.limit=16"])
+    torch.manual_seed(0)
+    data = build_dataset(cfg.data, cfg.seed)
+    r = get_recipe_class(recipe)(cfg, data, "cpu")
+    d_phase, g_phase = r.phases()
+    assert g_phase.batch in ("new", "same")
+    n = 4
+    batch = {"x": data.x[:n].float() / 127.5 - 1}
+    if recipe == "pix2pix":
+        batch = {"x": batch["x"], "x_b": data.x_b[:n].float() / 127.5 - 1}
+        batch = {k: torch.nn.functional.interpolate(v, size=32) for k, v in batch.items()}
+    if recipe == "cgan":
+        batch["y"] = data.y[:n]
+    r.batch_size = n
+    d_out = d_phase.fn(batch)
+    assert torch.isfinite(d_out.losses["D"]) and "d/acc_real" not in d_out.logs
+    g_loss = g_phase.fn(batch).losses["G"]
+    g_loss.backward()
+    assert torch.isfinite(g_loss) and any(p.grad is not None and p.grad.abs().sum() > 0 for p in r.G.parameters())

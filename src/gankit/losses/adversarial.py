@@ -72,6 +72,22 @@ def g_hinge(fake: Tensor) -> Tensor:
     return -fake.mean()
 
 
+@in_float32
+def d_ragan(real: Tensor, fake: Tensor) -> Tensor:
+    """Jolicoeur-Martineau 2018, RaSGAN: D judges each real sample against the average fake and vice versa,
+    L_D = -E[log σ(C(x_r) - E C(x_f))] - E[log(1 - σ(C(x_f) - E C(x_r)))]
+        = E[softplus(E C(x_f) - C(x_r))] + E[softplus(C(x_f) - E C(x_r))]."""
+    return d_bce(real - fake.mean(), fake - real.mean())
+
+
+@in_float32
+def g_ragan(real: Tensor, fake: Tensor) -> Tensor:
+    """RaSGAN's G loss, D's with the roles of real and fake swapped:
+    L_G = -E[log σ(C(x_f) - E C(x_r))] - E[log(1 - σ(C(x_r) - E C(x_f)))]. G's gradient reaches it through
+    both terms (E C(x_f) enters the real one), which the non-relativistic G loss lacks."""
+    return d_bce(fake - real.mean(), real - fake.mean())
+
+
 def clip_weights(net: nn.Module, c: float) -> None:
     """Arjovsky et al. 2017, Alg. 1 line 7: clip every weight of the critic to [-c, c] after its update."""
     with torch.no_grad():
@@ -166,7 +182,19 @@ class Hinge(LossFamily):
         return g_hinge(fake)
 
 
-LOSSES: dict[str, type[LossFamily]] = {f.name: f for f in (BCE, BCESaturating, LSGAN, WGAN, WGANGP, Hinge)}
+class RaGAN(LossFamily):
+    """Relativistic average GAN; its critic's scores shift freely by a constant (only differences enter),
+    so it has no decision boundary (no accuracy, r_t or ADA)."""
+    name, paper, boundary, g_sees_real = "ragan", "Jolicoeur-Martineau 2018 (RaSGAN)", None, True
+
+    def d(self, real, fake):
+        return d_ragan(real, fake)
+
+    def g(self, real, fake):
+        return g_ragan(real, fake)
+
+
+LOSSES: dict[str, type[LossFamily]] = {f.name: f for f in (BCE, BCESaturating, LSGAN, WGAN, WGANGP, Hinge, RaGAN)}
 
 
 def get_loss(name: str) -> type[LossFamily]:
