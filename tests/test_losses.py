@@ -261,3 +261,69 @@ def test_ragan_steps_in_every_recipe_that_offers_it(recipe, facades_root, one_th
     g_loss = g_phase.fn(batch).losses["G"]
     g_loss.backward()
     assert torch.isfinite(g_loss) and any(p.grad is not None and p.grad.abs().sum() > 0 for p in r.G.parameters())
+
+
+# --- R1 / R2 (Mescheder et al. 2018): γ/2 E||grad_x D(x)||² on real (R1) or fake (R2) samples ---------------
+
+def test_r1_closed_forms_and_its_gradient_reaches_d():
+    from gankit.losses.regularisers import half_grad_norm2
+
+    w = torch.tensor([3.0, 4.0, 0.0, 0.0])
+    assert half_grad_norm2(lambda x: x @ w, torch.randn(8, 4)).item() == pytest.approx(12.5)  # ||w||² / 2
+    # D(x) = a/2 ||x||²: grad = a x, so R1 = a²/2 E||x||², and dR1/da = a E||x||²
+    a = torch.tensor(3.0, requires_grad=True)
+    x = torch.tensor([[1.0, 2.0], [0.0, -1.0]])
+    r1 = half_grad_norm2(lambda v: 0.5 * a * (v ** 2).sum(1), x)
+    assert r1.item() == pytest.approx(9 / 2 * (5 + 1) / 2)
+    r1.backward()
+    assert a.grad.item() == pytest.approx(3 * (5 + 1) / 2)
+    # over packs of 2: the norm of the pack's gradient, ||w||² = 25 per pack, not 25/2 per sample
+    assert half_grad_norm2(lambda v: v.reshape(-1, 4) @ w, torch.randn(8, 2), pack=2).item() == pytest.approx(12.5)
+
+
+def test_r1_and_r2_compose_with_any_family():
+    w = torch.tensor([3.0, 4.0, 0.0, 0.0])
+    critic = lambda x: x.flatten(1) @ w  # noqa: E731
+    real, fake = torch.randn(8, 4), torch.randn(8, 4)
+    terms = _terms("loss.name=ragan", "loss.reg=[r1, r2]", "loss.r1_gamma=2.0", "loss.r2_gamma=4.0")
+    pen, logs = terms.penalty(critic, real, fake)
+    assert logs["d/r1"].item() == pytest.approx(12.5) and logs["d/r2"].item() == pytest.approx(12.5)
+    assert pen.item() == pytest.approx(2 * 12.5 + 4 * 12.5)
+    # R1 reads the real samples, R2 the fakes: D(x) = ||x||²/2 has grad x, so each is E||x||²/2 of its own batch
+    quadratic = lambda x: 0.5 * x.pow(2).sum(1)  # noqa: E731
+    _, logs = terms.penalty(quadratic, real, fake)
+    assert logs["d/r1"].item() == pytest.approx(0.5 * real.pow(2).sum(1).mean().item(), rel=1e-5)
+    assert logs["d/r2"].item() == pytest.approx(0.5 * fake.pow(2).sum(1).mean().item(), rel=1e-5)
+    from gankit.errors import GankitError
+    with pytest.raises(GankitError, match=r"'loss\.r1_gamma' is used only with r1 in loss\.reg"):
+        _terms("loss.r1_gamma=1.0")
+
+
+def test_r1_in_a_gan_and_pix2pix_d_step(facades_root, one_thread):
+    """R1 enters D's loss with its weight, in the MLP GAN and in pix2pix's pair D."""
+    import gankit
+    from gankit.data import build_dataset
+    from gankit.recipes import get_recipe_class
+
+    for recipe, sets in [("gan", ["model.g_widths=[32]", "model.d_widths=[32]"]),
+                         ("pix2pix", [f"data.root={facades_root}", "data.load_size=36", "data.crop_size=32",
+                                      "model.ngf=4", "model.ndf=4"])]:
+        common = sets + ["data.limit=16", "loss.reg=[r1]"]
+        torch.manual_seed(0)
+        cfg = gankit.resolve_config(recipe, overrides=common + ["loss.r1_gamma=1.0"])
+        data = build_dataset(cfg.data, cfg.seed)
+        batch = {"x": data.x[:4].float() / 127.5 - 1}
+        if recipe == "pix2pix":
+            batch = {k: torch.nn.functional.interpolate(v, size=32) for k, v in
+                     {"x": batch["x"], "x_b": data.x_b[:4].float() / 127.5 - 1}.items()}
+        losses = []
+        for gamma in (1.0, 3.0):
+            torch.manual_seed(0)
+            cfg = gankit.resolve_config(recipe, overrides=common + [f"loss.r1_gamma={gamma}"])
+            r = get_recipe_class(recipe)(cfg, data, "cpu")
+            torch.manual_seed(1)
+            out = r.d_step(batch)
+            losses.append((out.losses["D"].item(), out.logs["d/r1"].item()))
+        (l1_, r1_1), (l3, r1_3) = losses
+        assert r1_1 > 0 and r1_1 == pytest.approx(r1_3, rel=1e-5)
+        assert l3 - l1_ == pytest.approx(2.0 * r1_1, rel=1e-4)

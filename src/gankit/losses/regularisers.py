@@ -25,6 +25,14 @@ def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Ten
     return ((grad.float().reshape(real.shape[0] // pack, -1).norm(2, dim=1) - 1.0) ** 2).mean()
 
 
+def half_grad_norm2(critic: Callable[[Tensor], Tensor], x: Tensor, pack: int = 1) -> Tensor:
+    """Mescheder et al. 2018, eq. 9-10: R1 = γ/2 E[||grad_x D(x)||^2] on real samples (R2: on fakes),
+    returned as 1/2 E[||grad_x D(x)||^2], without γ. With ``pack`` = m the norm is over each pack's gradient."""
+    x = x.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+    return 0.5 * grad.float().reshape(x.shape[0] // pack, -1).pow(2).sum(1).mean()
+
+
 @dataclass(frozen=True)
 class Regulariser:
     name: str
@@ -37,4 +45,8 @@ class Regulariser:
 REGULARISERS: dict[str, Regulariser] = {r.name: r for r in (
     Regulariser("gp", "Gulrajani et al. 2017", lambda critic, real, fake, pack: gradient_penalty(critic, real, fake, pack=pack),
                 "gp_weight", "gradient_penalty"),
+    Regulariser("r1", "Mescheder et al. 2018", lambda critic, real, fake, pack: half_grad_norm2(critic, real, pack),
+                "r1_gamma", "r1"),
+    Regulariser("r2", "Mescheder et al. 2018", lambda critic, real, fake, pack: half_grad_norm2(critic, fake, pack),
+                "r2_gamma", "r2"),
 )}
