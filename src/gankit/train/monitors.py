@@ -12,9 +12,11 @@ def d_stats(real: Tensor, fake: Tensor, boundary: float | None = 0.0) -> dict[st
     """Accuracy on real (output > ``boundary``) and fake (output < ``boundary``), output means/stds,
     and E[sign(D(x_real) - boundary)], the per-batch term of the overfitting signal r_t.
     ``boundary`` is the output between D's two verdicts: 0 for logits (BCE, hinge), (a + b) / 2 for
-    least squares with targets a (fake) and b (real). A Wasserstein critic has none (None): its
-    scores shift freely by a constant, so it logs no accuracy but its estimate of the Wasserstein
-    distance, E[D(x_real)] - E[D(G(z))] (Arjovsky et al. 2017, §4), and no r_t either.
+    least squares with targets a (fake) and b (real); the loss family says which
+    (``AdversarialTerms.boundary``). A Wasserstein critic has none (None): its scores shift freely by
+    a constant, so it logs no accuracy but its estimate of the Wasserstein distance,
+    E[D(x_real)] - E[D(G(z))] (Arjovsky et al. 2017, §4), and no r_t either; a relativistic D (RaGAN),
+    whose loss sees only score differences, logs the same gap under that name.
     Multi-dimensional outputs (PatchGAN maps) are judged per patch."""
     real, fake = real.detach().float(), fake.detach().float()
     stats = {
