@@ -1,8 +1,6 @@
 """gankit datasets | gankit config RECIPE: what can be chosen, and every config key."""
 from __future__ import annotations
 
-import yaml
-
 
 def register(sub) -> None:
     p = sub.add_parser("datasets", help="list the datasets --data accepts")
@@ -21,6 +19,8 @@ def run_datasets(args) -> int:
 
 
 def run_config(args) -> int:
+    import yaml
+
     from ..config import recipe_defaults
 
     print(yaml.safe_dump(recipe_defaults(args.recipe), sort_keys=False), end="")

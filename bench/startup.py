@@ -1,0 +1,98 @@
+"""Start-up time of the ``gankit`` command, timed as whole processes (median of --repeats).
+
+Times ``gankit --help``, every ``gankit SUB --help`` and ``gankit sample`` on a tiny exported MLP
+generator (16 samples to a PNG), with two floors beside them: a bare ``python -c pass`` and
+``python -c "import torch"`` (``sample`` cannot start faster than torch imports). Commands run
+interleaved (all once, then all again ...) so that a change in the machine's load hits every row alike.
+Goals (issue 24 item 3 / issue 27 item 4): ``--help`` < 1 s, ``sample`` < 3 s on 2 cores.
+
+    OMP_NUM_THREADS=1 python bench/startup.py [--repeats 5]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import environment, md_table, write_results  # noqa: E402
+
+GOALS = {"help": 1.0, "sample": 3.0}
+
+
+def gankit_command() -> list[str]:
+    """The console script pip installed next to this interpreter (what a user's ``gankit`` runs),
+    else whatever ``gankit`` is on PATH (a pyenv shim adds its own start-up)."""
+    script = Path(sys.executable).with_name("gankit")
+    return [str(script)] if script.is_file() else [shutil.which("gankit") or "gankit"]
+
+
+def machine_kind() -> str:
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
+    return "avx512_bf16" if "avx512_bf16" in flags else ("avx2" if "avx2" in flags else "other")
+
+
+def tiny_generator(folder: Path) -> Path:
+    from gankit.nets.mlp import MLPGenerator
+
+    G = MLPGenerator(16, (1, 28, 28), (32,))
+    G.meta = {"kind": "noise", "z_dim": 16}
+    return G.save_pretrained(folder / "gen")
+
+
+def subcommands() -> list[str]:
+    from gankit.cli.main import build_parser
+
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")
+    return sorted(action.choices)
+
+
+def timed(cmd: list[str]) -> float:
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeats", type=int, default=5)
+    args = p.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    gk = gankit_command()
+    with tempfile.TemporaryDirectory() as tmp:
+        gen = tiny_generator(Path(tmp))
+        cmds = {"python -c pass": [sys.executable, "-c", "pass"],
+                "python -c 'import torch'": [sys.executable, "-c", "import torch"],
+                "gankit --help": gk + ["--help"],
+                **{f"gankit {s} --help": gk + [s, "--help"] for s in subcommands()},
+                "gankit sample": gk + ["sample", str(gen), "-n", "16", "-o", str(Path(tmp) / "s.png")]}
+        load_before = os.getloadavg()
+        times: dict[str, list[float]] = {k: [] for k in cmds}
+        for _ in range(args.repeats):
+            for name, cmd in cmds.items():
+                times[name].append(timed(cmd))
+        load_after = os.getloadavg()
+    rows = []
+    for name, ts in times.items():
+        goal = GOALS["sample"] if name == "gankit sample" else GOALS["help"] if name.endswith("--help") else None
+        med = statistics.median(ts)
+        rows.append({"command": name, "median_s": med, "min_s": min(ts), "max_s": max(ts), "goal_s": goal,
+                     "meets_goal": None if goal is None else med < goal})
+        print(f"{name:40s} median {med:6.2f} s  (min {min(ts):.2f}, max {max(ts):.2f})"
+              + ("" if goal is None else f"  goal < {goal:g} s: {'yes' if med < goal else 'NO'}"))
+    print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1-min)")
+    data = {"environment": {**environment(), "machine_kind": machine_kind(), "gankit_command": gk,
+                            "load_average_before": load_before, "load_average_after": load_after},
+            "repeats": args.repeats, "rows": rows}
+    write_results("startup", data, md_table(rows, ["command", "median_s", "min_s", "max_s", "goal_s", "meets_goal"]))
+
+
+if __name__ == "__main__":
+    main()
