@@ -27,7 +27,7 @@ def test_set_overrides_parse_yaml_scalars():
     ("optim.D.name=adagrad", "optim.D.name"),
     ("train.on_nan=ignore", "train.on_nan"),
     ("optim.D.eps=0", "'optim.D.eps' must be > 0"),
-    ("train.precision=fp16", "'train.precision' must be auto, fp32 or bf16"),
+    ("train.precision=fp16", "'train.precision' must be one of auto, fp32, bf16"),
     ("nokey", "--set expects key=value"),
 ])
 def test_bad_overrides_are_one_line_errors(override, fragment):

@@ -7,31 +7,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .config import Config, load_config, load_saved_config
+from .config import Config, resolve_config
 from .errors import GankitError
 from .hub import push_to_hub  # noqa: F401  (part of the API: gankit.push_to_hub)
 
 
 def default_run_dir(cfg: Config) -> Path:
     return Path("runs") / f"{cfg.recipe}-{cfg.data.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-
-
-def resolve_config(recipe: str = "dcgan", *, data: str | None = None, data_root: str | None = None,
-                   steps: int | None = None, batch_size: int | None = None, seed: int | None = None,
-                   device: str | None = None, loss: str | None = None, aug: str | None = None,
-                   config_file: str | Path | None = None, overrides: list[str] | tuple = (),
-                   labels_per_class: int | None = None, saved: str | Path | None = None) -> Config:
-    """The validated config a run with these options would use, without training: the recipe's
-    defaults (or a ``saved`` run's config), the loss preset, the file, then ``overrides`` and shortcuts."""
-    shortcuts = {"data.name": data, "data.root": data_root, "train.steps": steps, "train.batch_size": batch_size,
-                 "seed": seed, "device": device, "loss.name": loss, "aug.mode": aug,
-                 "data.labels_per_class": labels_per_class}
-    if saved is not None:
-        return load_config(load_saved_config(saved)["recipe"], saved, overrides, **shortcuts)
-    if loss is not None:
-        from .recipes import loss_preset
-        overrides = list(loss_preset(recipe, loss)) + list(overrides)
-    return load_config(recipe, config_file, overrides, **shortcuts)
 
 
 def fit(recipe: str = "dcgan", *, out: str | Path | None = None, resume: str | Path | None = None,

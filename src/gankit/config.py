@@ -7,6 +7,8 @@ keys; every later key must already exist, and its value must have the default's 
 from __future__ import annotations
 
 import copy
+import math
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -81,10 +83,27 @@ def _merge(base: dict, over: dict, *, allow_new: bool, prefix: str = "") -> None
             base[key] = _check_type(dotted, base[key], value) if not allow_new else copy.deepcopy(value)
 
 
+# Keys whose default is null, with the type a value must have (null stays allowed for them).
+NULLABLE: dict[str, type] = {
+    "data.root": str, "data.eval_root": str, "data.image_size": int, "data.channels": int, "data.limit": int,
+    "data.load_size": int, "eval.metric": str, "eval.classifier": str, "model.init_from": str,
+    "model.num_downs": int, "optim.decay_start": int,
+}
+
+
 def _check_type(key: str, default: Any, value: Any) -> Any:
-    """Accept ``value`` if it fits the default's type (ints widen to floats; null defaults take anything)."""
-    if default is None or value is None:
-        return value
+    """Accept ``value`` if it fits the default's type (ints widen to floats). Null is accepted only where
+    the default is null; a null default takes its type from NULLABLE (any scalar when not listed)."""
+    if value is None:
+        if default is None:
+            return value
+        raise GankitError(f"config key '{key}' expects {type(default).__name__} (like {default!r}), got null")
+    if default is None:
+        default = {int: 0, str: "", float: 0.0}.get(NULLABLE.get(key))
+        if default is None:
+            if isinstance(value, (dict, list)):
+                raise GankitError(f"config key '{key}' expects a single value, got {value!r}")
+            return value
     if isinstance(default, bool):
         if isinstance(value, bool):
             return value
@@ -180,33 +199,187 @@ def load_config(recipe: str, file: str | Path | None = None, overrides: list[str
     return Config.wrap(cfg)
 
 
+def resolve_config(recipe: str = "dcgan", *, data: str | None = None, data_root: str | None = None,
+                   steps: int | None = None, batch_size: int | None = None, seed: int | None = None,
+                   device: str | None = None, loss: str | None = None, aug: str | None = None,
+                   config_file: str | Path | None = None, overrides: list[str] | tuple = (),
+                   labels_per_class: int | None = None, saved: str | Path | None = None) -> Config:
+    """The validated config a run with these options would use, without training: the recipe's
+    defaults (or a ``saved`` run's config), the loss preset, the file, then ``overrides`` and shortcuts.
+    Imports no torch (unless ``loss`` is given): the CLI checks every value before the heavy imports."""
+    shortcuts = {"data.name": data, "data.root": data_root, "train.steps": steps, "train.batch_size": batch_size,
+                 "seed": seed, "device": device, "loss.name": loss, "aug.mode": aug,
+                 "data.labels_per_class": labels_per_class}
+    if saved is not None:
+        before = load_saved_config(saved)
+        cfg = load_config(before["recipe"], saved, overrides, **shortcuts)
+        check_same_architecture(before, cfg, f"--resume {Path(saved).parent}")
+        return cfg
+    if loss is not None:
+        from .recipes import loss_preset
+        overrides = list(loss_preset(recipe, loss)) + list(overrides)
+    return load_config(recipe, config_file, overrides, **shortcuts)
+
+
+# Keys that decide the networks' shapes: a resumed run's checkpoint only fits the values it was saved with.
+ARCHITECTURE_KEYS = ("model", "data.name", "data.image_size", "data.channels", "data.crop_size", "data.direction")
+
+
+def check_same_architecture(saved: dict, cfg: dict, what: str) -> None:
+    def flat(d: Any, prefix: str) -> dict:
+        if not isinstance(d, dict):
+            return {prefix: d}
+        return {k: v for key, sub in d.items() for k, v in flat(sub, f"{prefix}.{key}").items()}
+
+    for top in ARCHITECTURE_KEYS:
+        present, old = _get(saved, top)
+        if not present:
+            continue
+        new = _get(cfg, top)[1]
+        old_flat, new_flat = flat(old, top), flat(new, top)
+        for key in sorted(old_flat):
+            if key in new_flat and new_flat[key] != old_flat[key]:
+                raise GankitError(f"{what}: config key '{key}' defines the networks; the run was trained with "
+                                  f"{old_flat[key]!r}, not {new_flat[key]!r} (start a new run with --out to change it)")
+
+
+# Every ranged key: (low, high, low inclusive, high inclusive); None = unbounded. Checked when present
+# (recipes add keys), before any heavy import, so that a bad value is a line, not a traceback mid-run.
+_AT_LEAST_1, _AT_LEAST_0 = (1, None, True, True), (0, None, True, True)
+_POSITIVE, _FRACTION = (0, None, False, True), (0, 1, True, True)
+RANGES: dict[str, tuple] = {
+    "seed": (0, 2 ** 63 - 1, True, True),
+    **{f"train.{k}": _AT_LEAST_1 for k in ("steps", "batch_size", "n_d", "n_g", "log_every", "ckpt_every",
+                                             "keep_last", "sample_n", "n_d_warmup_value")},  # sample_every: below
+    **{f"train.{k}": _AT_LEAST_0 for k in ("max_rollbacks", "ema_start", "n_d_warmup", "n_d_every")},
+    "train.ema": (0, 1, True, False), "train.d_ema": (0, 1, True, False),
+    **{f"data.{k}": _AT_LEAST_1 for k in ("image_size", "limit", "stacked_n", "toy_n", "crop_size", "load_size",
+                                            "labels_per_class")},
+    "data.image_size": (1, 8192, True, True), "data.crop_size": (1, 8192, True, True),
+    "data.load_size": (1, 8192, True, True),
+    "eval.every": _AT_LEAST_0, "eval.n": _AT_LEAST_1,
+    "aug.target": _FRACTION, "aug.interval": _AT_LEAST_1, "aug.kimg": _POSITIVE,
+    **{f"model.{k}": _AT_LEAST_1 for k in ("z_dim", "h", "g_width", "d_width", "ngf", "ndf", "g_n", "d_n", "pack",
+                                             "num_downs", "lr_patience", "scale")},
+    **{f"model.{k}": _AT_LEAST_0 for k in ("g_fc", "d_fc", "n_blocks", "d_layers", "pool_size", "lambda_k",
+                                             "d_input_noise", "d_hidden_noise")},
+    "model.gamma": (0, 1, False, True), "model.dropout": (0, 1, True, False),
+    **{f"loss.{k}": _AT_LEAST_0 for k in ("gp_weight", "clip", "adv_weight", "cycle_weight", "gan_weight",
+                                            "identity_weight", "l1_weight", "unsupervised_weight", "feature_rescale")},
+    "optim.decay_start": _AT_LEAST_0,
+    **{f"monitor.{k}": _AT_LEAST_1 for k in ("rt_window", "domination_intervals")},
+    **{f"monitor.{k}": _AT_LEAST_0 for k in ("collapse_after", "collapse_classes", "collapse_diversity",
+                                               "collapse_nearest", "collapse_class_diversity")},
+    "monitor.domination_acc": _FRACTION,
+}
+CHOICES: dict[str, tuple] = {
+    "train.precision": ("auto", "fp32", "bf16"), "train.on_nan": ("stop", "rollback"),
+    "eval.best_mode": ("min", "max", "none"), "data.channels": (1, 3),
+}
+# The largest step size each optimizer can take without diverging at once: Adam and RMSprop move every
+# weight by about lr per step, so lr > 1 (e.g. 1e6: losses near 1e22) is never a useful setting.
+MAX_LR = {"adam": 1.0, "rmsprop": 1.0, "sgd": 100.0}
+
+
+def _get(cfg: dict, dotted: str) -> tuple[bool, Any]:
+    cur: Any = cfg
+    for part in dotted.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            return False, None
+        cur = cur[part]
+    return True, cur
+
+
+def _check_range(key: str, value: Any, low, high, low_in: bool, high_in: bool, why: str = "") -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise GankitError(f"config key '{key}' must be a finite number, got {value!r}")
+    if (low is not None and (value < low or (value == low and not low_in))) or \
+            (high is not None and (value > high or (value == high and not high_in))):
+        if high is None:
+            want = f"{'>=' if low_in else '>'} {low}"
+        else:
+            want = f"in {'[' if low_in else '('}{low}, {high}{']' if high_in else ')'}"
+        raise GankitError(f"config key '{key}' must be {want}{why}, got {value}")
+
+
 def validate(cfg: dict) -> None:
-    """Value checks that types alone do not catch."""
+    """Value checks that types alone do not catch: ranges, choices, optimizers, and a memory estimate."""
     t = cfg["train"]
-    for key in ("steps", "batch_size", "n_d", "n_g", "log_every", "sample_n"):
-        if t[key] < 1:
-            raise GankitError(f"config key 'train.{key}' must be >= 1, got {t[key]}")
     every = t["sample_every"]
     if isinstance(every, str) and every.strip().isdigit():  # --set over the default 'auto' arrives as a string
         every = t["sample_every"] = int(every)
     if every != "auto" and not (isinstance(every, int) and not isinstance(every, bool) and every >= 1):
         raise GankitError(f"config key 'train.sample_every' must be 'auto' or an integer >= 1, got {every!r}")
-    if not 0.0 <= t["ema"] < 1.0:
-        raise GankitError(f"config key 'train.ema' must be in [0, 1), got {t['ema']}")
-    if t["precision"] not in ("auto", "fp32", "bf16"):
-        raise GankitError(f"config key 'train.precision' must be auto, fp32 or bf16, got {t['precision']!r}")
-    if t["on_nan"] not in ("stop", "rollback"):
-        raise GankitError(f"config key 'train.on_nan' must be 'stop' or 'rollback', got {t['on_nan']!r}")
+    for key, (low, high, low_in, high_in) in RANGES.items():
+        present, value = _get(cfg, key)
+        if present:
+            _check_range(key, value, low, high, low_in, high_in)
+    for key, allowed in CHOICES.items():
+        present, value = _get(cfg, key)
+        if present and value is not None and value not in allowed:
+            raise GankitError(f"config key '{key}' must be one of {', '.join(map(str, allowed))}, got {value!r}")
+    for key in ("g_widths", "d_widths"):
+        for w in cfg.get("model", {}).get(key) or []:
+            if isinstance(w, bool) or not isinstance(w, int) or w < 1:
+                raise GankitError(f"config key 'model.{key}' must be a list of integers >= 1, got {cfg['model'][key]!r}")
+    d = cfg.get("data", {})
+    if d.get("load_size") is not None and d.get("crop_size") is not None and d["load_size"] < d["crop_size"]:
+        raise GankitError(f"config key 'data.load_size' ({d['load_size']}) must be >= data.crop_size ({d['crop_size']})")
     for player, o in cfg["optim"].items():
         if isinstance(o, dict):
-            if o.get("name") not in ("adam", "rmsprop", "sgd"):
+            if o.get("name") not in MAX_LR:
                 raise GankitError(f"config key 'optim.{player}.name' must be adam, rmsprop or sgd, got {o.get('name')!r}")
-            if not o.get("lr", 0) > 0:
-                raise GankitError(f"config key 'optim.{player}.lr' must be > 0, got {o.get('lr')!r}")
-            if not o.get("eps", 1.0) > 0:
-                raise GankitError(f"config key 'optim.{player}.eps' must be > 0, got {o.get('eps')!r}")
-    if cfg["eval"]["best_mode"] not in ("min", "max", "none"):
-        raise GankitError(f"config key 'eval.best_mode' must be min, max or none, got {cfg['eval']['best_mode']!r}")
+            _check_range(f"optim.{player}.lr", o.get("lr"), 0, MAX_LR[o["name"]], False, True,
+                         f" for {o['name']}" + (" (it moves every weight by about lr per step)" if o["name"] != "sgd" else ""))
+            if o.get("lr") is None:
+                raise GankitError(f"config key 'optim.{player}.lr' must be > 0, got None")
+            _check_range(f"optim.{player}.eps", o.get("eps", 1.0), 0, None, False, True)
+            _check_range(f"optim.{player}.weight_decay", o.get("weight_decay", 0.0), 0, None, True, True)
+            betas = o.get("betas", [0.0, 0.0])
+            if (not isinstance(betas, list) or len(betas) != 2 or any(isinstance(b, bool) or not isinstance(b, (int, float))
+                                                                     or not 0 <= b < 1 for b in betas)):
+                raise GankitError(f"config key 'optim.{player}.betas' must be two numbers in [0, 1), got {betas!r}")
+    check_memory(cfg)
+
+
+def _ram_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 64 * 2 ** 30
+
+
+def parameter_lower_bound(cfg: dict) -> tuple[int, str]:
+    """A lower bound on the parameter count of a run's networks from the config alone (no data, no
+    torch), with the key that makes it: an MLP holds a Linear between consecutive widths, a conv net
+    (at 16 px and more) a convolution from its width to its width or more, a hidden FC layer its width
+    times its input. Keys of the family that ``model.arch`` does not use are left out."""
+    m = cfg.get("model", {})
+    arch = m.get("arch")
+    z = m.get("z_dim") or 1
+    best = (0, "model")
+    for key in () if arch == "dcgan" else ("g_widths", "d_widths"):
+        widths = ([z] if key == "g_widths" else []) + list(m.get(key) or [])
+        for a, b in zip(widths, widths[1:]):
+            best = max(best, (a * b, f"model.{key}"))
+    conv = ("ngf", "ndf", "g_n", "d_n") + (() if arch == "mlp" else ("g_width", "d_width", "g_fc", "d_fc"))
+    for key in conv:
+        if m.get(key):
+            best = max(best, (m[key] * (z if key == "g_fc" else 1 if key == "d_fc" else m[key]), f"model.{key}"))
+    return best
+
+
+def check_memory(cfg: dict) -> None:
+    """Refuse networks whose training state (weights, gradients, two Adam moments: 16 bytes a
+    parameter) cannot fit in this machine's memory, before anything tries to allocate it."""
+    params, key = parameter_lower_bound(cfg)
+    need, have = 16 * params, _ram_bytes()
+    if need > have:
+        raise GankitError(f"config key '{key}' makes networks of at least {params:,} parameters "
+                          f"(>= {need / 2 ** 30:.0f} GiB for weights, gradients and optimizer state), more than "
+                          f"this machine's {have / 2 ** 30:.0f} GiB of memory; use a smaller value")
 
 
 def save_config(cfg: dict, path: str | Path) -> None:

@@ -39,12 +39,25 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from pathlib import Path
+
+    from ..config import resolve_config
+    from ..errors import GankitError
+
+    options = dict(data=args.data, data_root=args.data_root, steps=args.steps, batch_size=args.batch_size,
+                   seed=args.seed, device=args.device, loss=args.loss, aug=args.aug, config_file=args.config,
+                   overrides=args.overrides, labels_per_class=args.labels_per_class)
+    # every value is checked here, before the API's import of torch and the engine (seconds on a busy machine)
+    if args.resume is not None:
+        saved = Path(args.resume) / "config.yaml"
+        if not saved.is_file():
+            raise GankitError(f"--resume {args.resume}: not a run directory (no config.yaml)")
+        resolve_config(saved=saved, **options)
+    else:
+        resolve_config(args.recipe, **options)
     from ..api import fit
 
-    fit(args.recipe, data=args.data, data_root=args.data_root, out=args.out, steps=args.steps,
-          batch_size=args.batch_size, seed=args.seed, device=args.device, loss=args.loss, aug=args.aug,
-          config_file=args.config, overrides=args.overrides, resume=args.resume,
-          labels_per_class=args.labels_per_class)
+    fit(args.recipe, out=args.out, resume=args.resume, **options)
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         # Every output is written and the process group is gone. Interpreter teardown is skipped:
         # there gloo's threads can abort a finished rank (SIGABRT, "terminate called without an
