@@ -324,6 +324,16 @@ def validate(cfg: dict) -> None:
         for w in cfg.get("model", {}).get(key) or []:
             if isinstance(w, bool) or not isinstance(w, int) or w < 1:
                 raise GankitError(f"config key 'model.{key}' must be a list of integers >= 1, got {cfg['model'][key]!r}")
+    mode = cfg.get("aug", {}).get("mode")
+    if mode is not None and mode not in ("none", "ada", "diffaug"):
+        p = mode.split(":", 1)[1] if mode.startswith("fixed:") else None
+        try:
+            ok = p is not None and 0.0 <= float(p) <= 1.0
+        except ValueError:
+            ok = False
+        if not ok:
+            raise GankitError(f"config key 'aug.mode' (--aug) must be none, ada, diffaug or fixed:P with P in [0, 1], "
+                              f"got {mode!r}")
     d = cfg.get("data", {})
     if d.get("load_size") is not None and d.get("crop_size") is not None and d["load_size"] < d["crop_size"]:
         raise GankitError(f"config key 'data.load_size' ({d['load_size']}) must be >= data.crop_size ({d['crop_size']})")

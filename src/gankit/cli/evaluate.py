@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from ..errors import GankitError
@@ -37,7 +38,12 @@ def run(args) -> int:
     from ..metrics.evaluate import EvalContext, evaluate, load_images
 
     target = Path(args.target)
+    if args.n < 1:
+        raise GankitError(f"-n must be >= 1, got {args.n}")
+    if args.inception_weights is not None and not Path(args.inception_weights).is_file():
+        raise GankitError(f"--inception-weights {args.inception_weights} does not exist (a TorchScript file)")
     device = device_of(args)
+    fake_what = "the generator's samples"
     data_cfg: dict = {}
     paired_fn, fake_labels, schema = None, None, "dcgan"  # schema: the recipe whose data keys the real data may use
     if (target / "config.yaml").is_file():  # a run directory
@@ -63,6 +69,7 @@ def run(args) -> int:
             schema = G.meta.get("recipe", schema)
     elif target.exists():
         images = load_images(target)  # read now: a bad file should fail before any real-data features are computed
+        fake_what = str(target)
         fake_fn = lambda: images  # noqa: E731
     else:
         raise GankitError(f"{target} is not a run directory, generator directory, image folder or .npy file")
@@ -78,8 +85,11 @@ def run(args) -> int:
     full.update({k: v for k, v in data_cfg.items() if k in full})
     ctx = EvalContext(fake_fn=fake_fn, data_cfg=Config.wrap(full), split=args.split, n=args.n, seed=args.seed,
                       device=device, inception_weights=args.inception_weights, classifier_path=args.classifier,
-                      paired_fn=paired_fn, fake_labels=fake_labels)
+                      paired_fn=paired_fn, fake_labels=fake_labels, fake_what=fake_what)
     result = evaluate(ctx, [m.strip() for m in args.metrics.split(",") if m.strip()])
+    for w in result["warnings"]:
+        print(f"WARNING: {w}")
+        print(f"gankit: warning: {w}", file=sys.stderr)
     width = max(len(k) for k in result["metrics"])
     for k, v in result["metrics"].items():
         if k != "histogram":

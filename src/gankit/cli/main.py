@@ -11,8 +11,15 @@ from .. import __version__
 from ..errors import GankitError
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Argument mistakes print one line (not the usage block) and exit 2, like every other bad input."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="gankit", description="Train, watch, evaluate and use generative adversarial networks.",
         epilog="Run `gankit COMMAND --help` for a command's options. Quick start: `gankit train`.")
     parser.add_argument("--version", action="version", version=f"gankit {__version__}")

@@ -1,11 +1,12 @@
 """Reading and writing image files with one-line errors for bad input."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import GankitError
 from .base import to_uint8
@@ -13,26 +14,55 @@ from .base import to_uint8
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".pgm", ".ppm", ".bmp", ".webp", ".tif", ".tiff"}
 
 
+# Modes of one grey channel wider than 8 bits: PIL's convert("L") clips them (a 16-bit PNG turns white).
+_WIDE_GREY = ("I", "I;16", "I;16B", "I;16L", "I;16N")
+
+
+def _to_8bit(im: Image.Image, path: Path) -> Image.Image:
+    """Any decoded mode -> L, RGB (or RGBA/LA when the image has transparency), 8 bits a channel."""
+    if im.mode in _WIDE_GREY:  # 16-bit grey (PNG, TIFF, PGM): 0..65535 -> 0..255
+        arr = np.asarray(im, dtype=np.float64)
+        return Image.fromarray(np.clip(np.round(arr / 257.0), 0, 255).astype(np.uint8), "L")
+    if im.mode == "F":
+        raise GankitError(f"cannot read image {path}: 32-bit float pixels have no fixed range; save it as an "
+                          "8- or 16-bit PNG")
+    if im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (im.mode == "P" and "transparency" in im.info):
+        return im.convert("RGBA")
+    return im
+
+
 def read_image(path: str | Path, channels: int | None = None, size: int | tuple[int, int] | None = None) -> torch.Tensor:
     """Decode one file to uint8 [C, H, W]; convert to ``channels`` (1 or 3) and resize to ``size``
-    (an int is a square side; a (H, W) tuple is exact) with bicubic filtering."""
+    (an int is a square side; a (H, W) tuple is exact) with bicubic filtering.
+
+    16-bit grey is scaled to 8 bits (not clipped); CMYK, palette and other modes are converted;
+    transparent pixels are composited over white (the alpha channel is then dropped); the EXIF
+    orientation is applied; images over PIL's pixel limit (decompression bombs) are refused."""
     path = Path(path)
     if not path.is_file():
         raise GankitError(f"image {path} does not exist")
     try:
-        with Image.open(path) as im:
-            im.load()
-            if channels is None:
-                channels = 1 if im.mode in ("L", "1", "I", "I;16", "F") else 3
-            if channels not in (1, 3):
-                raise GankitError(f"channels must be 1 or 3, got {channels}")
-            im = im.convert("L" if channels == 1 else "RGB")
-            if size is not None:
-                hw = (size, size) if isinstance(size, int) else tuple(size)
-                if im.size != (hw[1], hw[0]):
-                    im = im.resize((hw[1], hw[0]), Image.BICUBIC)
-            arr = np.asarray(im, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                im.load()
+                if channels is None:
+                    channels = 1 if im.mode in ("L", "LA", "La", "1", "F") + _WIDE_GREY else 3
+                im = _to_8bit(ImageOps.exif_transpose(im), path)
+        if channels not in (1, 3):
+            raise GankitError(f"channels must be 1 or 3, got {channels}")
+        if im.mode == "RGBA":
+            im = Image.alpha_composite(Image.new("RGBA", im.size, (255, 255, 255, 255)), im)
+        im = im.convert("L" if channels == 1 else "RGB")
+        if size is not None:
+            hw = (size, size) if isinstance(size, int) else tuple(size)
+            if im.size != (hw[1], hw[0]):
+                im = im.resize((hw[1], hw[0]), Image.BICUBIC)
+        arr = np.asarray(im, dtype=np.uint8)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise GankitError(f"cannot read image {path}: it declares more than {Image.MAX_IMAGE_PIXELS or 0:,} "
+                          "pixels (PIL's limit against decompression bombs); resize it first") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as e:
         raise GankitError(f"cannot read image {path}: not a valid or complete image ({type(e).__name__})") from None
     t = torch.from_numpy(arr.copy())
     return t.unsqueeze(0) if t.ndim == 2 else t.permute(2, 0, 1).contiguous()

