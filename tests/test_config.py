@@ -89,3 +89,60 @@ def test_optimizer_takes_its_config(recipe):
     opt = build_optimizer([torch.nn.Parameter(torch.zeros(3))], cfg.optim.D)
     assert type(opt).__name__ == {"dcgan": "Adam", "wgan": "RMSprop"}[recipe]
     assert opt.param_groups[0]["eps"] == 1e-4 and opt.param_groups[0]["lr"] == 3e-4
+
+
+@pytest.mark.parametrize("recipe", ["gan", "dcgan", "began", "sgan", "cgan"])
+def test_parameter_lower_bound_is_below_the_real_count(recipe):
+    """The memory check refuses only what cannot fit: its estimate never exceeds the networks' real size."""
+    from gankit.config import parameter_lower_bound
+    from gankit.data import build_dataset
+    from gankit.recipes import get_recipe_class
+
+    cfg = load_config(recipe)
+    bound, key = parameter_lower_bound(cfg)
+    nets = get_recipe_class(recipe)(cfg, build_dataset(cfg.data, 0), "cpu").nets
+    real = sum(p.numel() for net in nets.values() for p in net.parameters())
+    assert 0 < bound <= real and key.startswith("model.")
+
+
+def test_memory_check_names_the_key_and_uses_the_arch():
+    from gankit.config import check_memory, recipe_defaults
+
+    cfg = recipe_defaults("dcgan")
+    cfg["model"]["g_widths"] = [10 ** 9, 10 ** 9]  # an mlp key: a dcgan does not build it (refused elsewhere)
+    check_memory(cfg)
+    cfg["model"]["d_width"] = 10 ** 6
+    with pytest.raises(GankitError, match=r"'model.d_width' makes networks of at least 1,000,000,000,000 parameters"):
+        check_memory(cfg)
+
+
+@pytest.mark.parametrize("override, fragment", [
+    ("train.batch_size=", "'train.batch_size' expects int (like 64), got null"),
+    ("data.image_size=abc", "'data.image_size' expects int"),
+    ("data.image_size=32", None),
+    ("data.root=[a, b]", "'data.root' expects str"),
+    ("optim.decay_start=100", None),
+    ("model.g_width=0", "'model.g_width' must be >= 1"),
+    ("train.ema=-0.1", "'train.ema' must be in [0, 1)"),
+])
+def test_null_defaults_have_types_and_null_needs_a_null_default(override, fragment):
+    if fragment is None:
+        load_config("dcgan", overrides=[override])
+        return
+    with pytest.raises(GankitError) as e:
+        load_config("dcgan", overrides=[override])
+    assert fragment in str(e.value) and "\n" not in str(e.value)
+
+
+def test_resume_refuses_a_changed_architecture_key_only(tmp_path):
+    from gankit.config import resolve_config, save_config
+
+    save_config(load_config("gan", overrides=["model.z_dim=8"]), tmp_path / "config.yaml")
+    cfg = resolve_config(saved=tmp_path / "config.yaml", steps=50, overrides=["train.ckpt_every=10"])
+    assert cfg.train.steps == 50 and cfg.model.z_dim == 8
+    for change, key in (("model.z_dim=9", "model.z_dim"), ("model.d_widths=[4]", "model.d_widths"),
+                        ("data.image_size=32", "data.image_size")):
+        with pytest.raises(GankitError, match=f"config key '{key}' defines the networks"):
+            resolve_config(saved=tmp_path / "config.yaml", overrides=[change])
+    with pytest.raises(GankitError, match="config key 'data.name' defines the networks"):
+        resolve_config(saved=tmp_path / "config.yaml", data="toy2d-ring")
