@@ -112,6 +112,28 @@ CASES = [
     ("vary on points", ["vary", "{points_gen}", "-o", "{tmp}/v.png"], "is not an image generator from noise"),
     ("translate a noise generator", ["translate", "{gen}", "{img_dir}", "-o", "{tmp}/t"], "of kind 'noise', not 'translate'"),
     ("classify with a generator", ["classify", "{gen}", "{img_dir}"], "not a classifier"),
+    ("sample unwritable output", ["sample", "{gen}", "-o", "{npy_as_dir}/s.png"], "cannot write"),
+    ("sample unwritable npy", ["sample", "{gen}", "-o", "{npy_as_dir}/s.npy"], "cannot write"),
+    ("interpolate codes of another size", ["interpolate", "{gen}", "--from", "{z3_npy}", "--to", "2", "-o", "{tmp}/i.png"],
+     "this generator takes K x 8 codes"),
+    ("interpolate NaN codes", ["interpolate", "{gen}", "--from", "{znan_npy}", "--to", "2", "-o", "{tmp}/i.png"],
+     "codes hold NaN or Inf"),
+    ("interpolate zero steps", ["interpolate", "{gen}", "--from", "1", "--to", "2", "--steps", "0", "-o", "{tmp}/i.png"],
+     "--steps must be >= 1"),
+    ("interpolate negative seed", ["interpolate", "{gen}", "--from", "-1", "--to", "2", "-o", "{tmp}/i.png"],
+     "seed '-1' must be in [0, 2**63)"),
+    ("interpolate unknown extension", ["interpolate", "{gen}", "--from", "1", "--to", "2", "-o", "{tmp}/i.pngx"],
+     "unknown file extension"),
+    ("vary huge seed", ["vary", "{gen}", "--seed", str(10 ** 30), "-o", "{tmp}/v.png"], "must be in [0, 2**63)"),
+    ("vary negative sigma", ["vary", "{gen}", "--sigma", "-1", "-o", "{tmp}/v.png"], "--sigma must be >= 0"),
+    ("vary zero n", ["vary", "{gen}", "-n", "0", "-o", "{tmp}/v.png"], "-n must be >= 1"),
+    ("arithmetic without terms", ["arithmetic", "{gen}", "-o", "{tmp}/a.png"], "give terms with --plus"),
+    ("arithmetic bad term", ["arithmetic", "{gen}", "--plus", "1,2", "--minus", "x", "-o", "{tmp}/a.png"],
+     "term 'x' is not a folder"),
+    ("invert zero restarts", ["invert", "{gen}", "{img_dir}", "-o", "{tmp}/inv", "--restarts", "0"], "--restarts must be >= 1"),
+    ("train-classifier zero epochs", ["train-classifier", "--epochs", "0"], "--epochs must be >= 1"),
+    ("report not a run", ["report", "{empty_dir}"], "is not a run directory"),
+    ("config unknown recipe", ["config", "nosuch"], "unknown recipe 'nosuch'"),
     ("invert missing image", ["invert", "{gen}", "{tmp}/none.png", "-o", "{tmp}/inv"], "does not exist"),
     # --- gankit eval inputs ------------------------------------------------------------------------
     ("eval pickled npy", ["eval", "{obj_npy}", "--data", "mnist-5k", "--metrics", "diversity"], "object (pickled) array"),
@@ -199,6 +221,8 @@ def world(tmp_path_factory) -> dict[str, str]:
               "f255_npy": rng.uniform(0, 255, (4, 1, 28, 28)).astype(np.float32),
               "pts_npy": rng.normal(size=(50, 2)).astype(np.float32),
               "img_npy": rng.integers(0, 256, (20, 1, 28, 28), dtype=np.uint8)}
+    arrays.update(z3_npy=np.zeros((1, 3), np.float32), znan_npy=np.full((1, 8), np.nan, np.float32),
+                  npy_as_dir=np.zeros(1))  # a file where an output folder should be
     nan = rng.uniform(-1, 1, (10, 1, 28, 28)).astype(np.float32)
     nan[0, 0, 3, 3] = np.nan
     inf = rng.normal(size=(50, 2))

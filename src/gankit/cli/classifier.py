@@ -1,6 +1,7 @@
 """gankit train-classifier: the digit classifier behind MNIST-FID, class histograms and alarms."""
 from __future__ import annotations
 
+from ..errors import GankitError
 from .common import add_device_arg, device_of
 
 
@@ -21,6 +22,8 @@ def register(sub) -> None:
 def run(args) -> int:
     from ..metrics.classifier import cache_dir, train_digit_classifier
 
+    if args.epochs < 1:
+        raise GankitError(f"--epochs must be >= 1, got {args.epochs}")
     out = args.out or cache_dir() / "classifiers" / "mnist"
     _, acc = train_digit_classifier(args.data_root, epochs=args.epochs, seed=args.seed, device=device_of(args), out_dir=out)
     print(f"test accuracy {acc:.4f}; saved to {out}")

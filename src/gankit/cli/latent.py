@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from ..errors import GankitError
-from .common import add_device_arg, device_of
+from .common import add_device_arg, check_seed, device_of
 
 
 class _Term(argparse.Action):
@@ -92,16 +92,41 @@ def _load(args):
     return G
 
 
+def _term(G, spec: str, invert_kwargs: dict | None = None):
+    """resolve_term, with one-line errors for seeds out of range and codes of the wrong size or NaN."""
+    import torch
+
+    from ..latent import resolve_term
+
+    if all(s.strip().lstrip("-").isdigit() for s in spec.split(",") if s.strip()):
+        for s in spec.split(","):
+            if s.strip():
+                check_seed(int(s), f"seed '{s.strip()}'")
+    z = resolve_term(G, spec, invert_kwargs)
+    if z.ndim != 2 or z.shape[1] != G.z_dim:
+        raise GankitError(f"{spec}: codes of shape {tuple(z.shape)}; this generator takes K x {G.z_dim} codes")
+    if not bool(torch.isfinite(z).all()):
+        raise GankitError(f"{spec}: codes hold NaN or Inf values")
+    return z
+
+
 def _code(G, spec: str, args):
     """A seed, a code file, or an image file (embedded)."""
     from ..data import IMAGE_EXTS, read_image, to_float
-    from ..latent import invert, resolve_term
+    from ..latent import invert
 
     p = Path(spec)
     if p.suffix.lower() in IMAGE_EXTS:
         img = read_image(p, G.meta.get("channels") or None, G.meta.get("image_size") or None)
         return invert(G, to_float(img)[None], label=getattr(args, "label", None)).z[0]
-    return resolve_term(G, spec)[0]
+    return _term(G, spec)[0]
+
+
+def _at_least(args, *checks) -> None:
+    """(dest, flag, lowest allowed) for each numeric option."""
+    for dest, flag, low in checks:
+        if getattr(args, dest) < low:
+            raise GankitError(f"{flag} must be >= {low}, got {getattr(args, dest)}")
 
 
 def run_interpolate(args) -> int:
@@ -110,6 +135,7 @@ def run_interpolate(args) -> int:
 
     if args.gif_scale is not None and args.gif_scale < 1:
         raise GankitError(f"--gif-scale must be >= 1, got {args.gif_scale}")
+    _at_least(args, ("n", "--steps", 1))
     G = _load(args)
     _, imgs = interpolate(G, _code(G, args.src, args), _code(G, args.dst, args), args.n, args.slerp, args.label)
     save_grid(imgs, args.out, nrow=args.n)
@@ -118,11 +144,12 @@ def run_interpolate(args) -> int:
         from PIL import Image
 
         from ..data import to_uint8
+        from ..data.io import save_pil
         scale = args.gif_scale if args.gif_scale is not None else max(1, -(-256 // max(imgs.shape[-2:])))
         frames = [Image.fromarray(to_uint8(x).squeeze(0).numpy() if x.shape[0] == 1 else to_uint8(x).permute(1, 2, 0).numpy())
                   for x in imgs]
         frames = [f.resize((f.width * scale, f.height * scale), Image.NEAREST) for f in frames]
-        frames[0].save(args.gif, save_all=True, append_images=frames[1:] + frames[::-1][1:-1], duration=120, loop=0)
+        save_pil(frames[0], Path(args.gif), save_all=True, append_images=frames[1:] + frames[::-1][1:-1], duration=120, loop=0)
         print(f"wrote {args.gif}")
     return 0
 
@@ -148,6 +175,9 @@ def run_invert(args) -> int:
     from ..data import expand_inputs, read_image, save_image, to_float
     from ..latent import invert
 
+    _at_least(args, ("steps", "--steps", 1), ("restarts", "--restarts", 1), ("feature_weight", "--feature-weight", 0))
+    if not args.lr > 0:
+        raise GankitError(f"--lr must be > 0, got {args.lr}")
     G = _load(args)
     files = expand_inputs(args.images)
     imgs = to_float(__import__("torch").stack(
@@ -173,14 +203,17 @@ def run_arithmetic(args) -> int:
     import torch
 
     from ..data import save_grid
-    from ..latent import arithmetic, resolve_term, vary
+    from ..latent import arithmetic, vary
     from ..latent.interpolate import generate
 
+    _at_least(args, ("steps", "--steps", 1), ("restarts", "--restarts", 1), ("n", "-n", 1), ("noise", "--noise", 0))
+    if not args.lr > 0:
+        raise GankitError(f"--lr must be > 0, got {args.lr}")
     G = _load(args)
     if not args.terms:
         raise GankitError("give terms with --plus A --minus B --plus C ...")
     kw = {"steps": args.steps, "restarts": args.restarts, "lr": args.lr, "loss": args.loss}
-    terms = [(sign, resolve_term(G, spec, kw)) for sign, spec in args.terms]
+    terms = [(sign, _term(G, spec, kw)) for sign, spec in args.terms]
     means, result = arithmetic(terms)
     row = generate(G, torch.stack(means + [result]))
     if args.noise > 0:
@@ -202,6 +235,7 @@ def run_vary(args) -> int:
     from ..data import save_grid
     from ..latent import vary
 
+    _at_least(args, ("n", "-n", 1), ("sigma", "--sigma", 0))
     G = _load(args)
     _, imgs = vary(G, _code(G, args.seed, args), args.sigma, args.n, label=args.label)
     save_grid(imgs, args.out)

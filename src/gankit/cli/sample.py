@@ -35,9 +35,12 @@ def run(args) -> int:
     check_seed(args.seed)
     G = load_generator(args.gen_dir, device_of(args))
     x = sample(G, args.n, args.seed, args.label)
-    out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".npy":
-        np.save(out, x.numpy())
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            np.save(out, x.numpy())
+        except OSError as e:
+            raise GankitError(f"cannot write {out}: {e.strerror or e}") from None
     elif x.ndim == 2:
         save_points(x, out)
     else:

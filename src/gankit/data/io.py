@@ -93,11 +93,21 @@ def expand_inputs(inputs: list[str | Path]) -> list[Path]:
 def save_image(x: torch.Tensor, path: str | Path) -> Path:
     """Save one image in [-1, 1] ([C, H, W]) to a file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     arr = to_uint8(x).cpu()
     arr = arr[0].numpy() if arr.shape[0] == 1 else arr.permute(1, 2, 0).numpy()
-    Image.fromarray(arr).save(path)
+    save_pil(Image.fromarray(arr), path)
     return path
+
+
+def save_pil(im: Image.Image, path: Path, **kwargs) -> None:
+    """PIL's save, with one line for an unknown extension or an unwritable path."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        im.save(path, **kwargs)
+    except ValueError as e:
+        raise GankitError(f"cannot write {path}: {e} (use .png, .jpg, .gif, ...)") from None
+    except OSError as e:
+        raise GankitError(f"cannot write {path}: {e.strerror or e}") from None
 
 
 def make_grid(x: torch.Tensor, nrow: int | None = None, pad: int = 2) -> torch.Tensor:
