@@ -317,3 +317,64 @@ def test_config_errors_come_before_importing_torch(world):
             "print(json.dumps([rc, 'torch' in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", "import json\n" + code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.splitlines()[-1]) == [2, False]
+
+
+# --- odd inputs that are handled, not refused ----------------------------------------------------------
+
+def test_16_bit_grey_is_scaled_not_clipped(tmp_path):
+    from gankit.data import read_image
+
+    ramp = (np.arange(4 * 256).reshape(4, 256) * 64).astype(np.uint16)  # 0 .. 65472
+    Image.fromarray(ramp).save(tmp_path / "g16.png")
+    assert Image.open(tmp_path / "g16.png").mode.startswith("I")
+    x = read_image(tmp_path / "g16.png")
+    assert x.shape == (1, 4, 256) and x.dtype.is_floating_point is False
+    assert np.array_equal(x[0].numpy(), np.round(ramp / 257.0).astype(np.uint8))  # not 99.8% at 255
+    assert float((x == 255).float().mean()) < 0.01
+
+
+def test_alpha_cmyk_palette_and_exif_rotation(tmp_path):
+    from gankit.data import read_image
+
+    rgba = np.zeros((4, 4, 4), np.uint8)
+    rgba[..., 0] = 255
+    rgba[0, 0, 3] = 255                      # one opaque red pixel, the rest fully transparent
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
+    x = read_image(tmp_path / "a.png")
+    assert x[:, 0, 0].tolist() == [255, 0, 0] and x[:, 1, 1].tolist() == [255, 255, 255]  # over white
+    assert read_image(tmp_path / "a.png", channels=1)[0, 1, 1] == 255
+    Image.new("CMYK", (8, 8), (0, 255, 255, 0)).save(tmp_path / "c.jpg", quality=100)
+    assert read_image(tmp_path / "c.jpg")[:, 4, 4].tolist() == [255, 0, 0]
+    pal = Image.new("P", (4, 4))
+    pal.putpalette([0, 0, 0, 10, 200, 30] + [0] * 762)
+    pal.putpixel((0, 0), 1)
+    pal.save(tmp_path / "p.png")
+    assert read_image(tmp_path / "p.png")[:, 0, 0].tolist() == [10, 200, 30]
+    im = Image.new("L", (4, 2))                   # 4 wide, 2 high; EXIF orientation 6 = rotate 90° clockwise
+    im.putpixel((0, 0), 255)
+    exif = im.getexif()
+    exif[0x0112] = 6
+    im.save(tmp_path / "r.png", exif=exif.tobytes())
+    x = read_image(tmp_path / "r.png")
+    assert x.shape == (1, 4, 2) and x[0, 0, 1] == 255  # top-left went to top-right
+
+
+def test_foreign_inception_weights_are_labelled(world, tmp_path, capsys):
+    """A TorchScript that is not the FID network gives numbers, loudly marked as not FIDs."""
+    import torch
+
+    from gankit.metrics.inception import default_weights, file_sha256, is_fid_inception
+
+    assert is_fid_inception(file_sha256(default_weights()))
+    class Foreign(torch.nn.Module):
+        def forward(self, x):
+            return x.mean((2, 3)).repeat(1, 683)[:, :2048]
+
+    torch.jit.trace(Foreign(), torch.zeros(1, 3, 299, 299)).save(str(tmp_path / "foreign.pt"))
+    out = tmp_path / "eval.json"
+    assert main(["eval", world["img_npy"], "--data", "mnist-5k", "--metrics", "fid", "-n", "4",
+                 "--inception-weights", str(tmp_path / "foreign.pt"), "--json", str(out)]) == 0
+    cap = capsys.readouterr()
+    assert "WARNING" in cap.out and "NOT the standard FID network" in cap.err
+    result = json.loads(out.read_text())
+    assert result["settings"]["fid_inception"] is False and "NOT the standard FID network" in result["warnings"][0]
