@@ -22,17 +22,17 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    import numpy as np
-
-    from ..api import load_generator, sample
-    from ..data import save_grid, save_points
-
     out = Path(args.out)
     if out.suffix not in (".png", ".npy"):
         raise GankitError(f"-o {out}: expected a file ending in .png or .npy")
     if args.n < 1:
         raise GankitError(f"-n must be >= 1, got {args.n}")
     check_seed(args.seed)
+    import numpy as np
+
+    from ..api import load_generator, sample
+    from ..data import save_grid, save_points
+
     G = load_generator(args.gen_dir, device_of(args))
     x = sample(G, args.n, args.seed, args.label)
     if out.suffix == ".npy":
