@@ -5,8 +5,10 @@ generator (16 samples to a PNG), with two floors beside them: a bare ``python -c
 ``python -c "import torch"`` (``sample`` cannot start faster than torch imports). Commands run
 interleaved (all once, then all again ...) so that a change in the machine's load hits every row alike.
 Goals (issue 24 item 3 / issue 27 item 4): ``--help`` < 1 s, ``sample`` < 3 s on 2 cores.
+``--compare SRC`` also times every gankit command with another source tree first on PYTHONPATH (e.g.
+an older checkout), interleaved with this one, and reports the ratio: a figure that survives load.
 
-    OMP_NUM_THREADS=1 python bench/startup.py [--repeats 5]
+    OMP_NUM_THREADS=1 python bench/startup.py [--repeats 5] [--compare ../main/src]
 """
 from __future__ import annotations
 
@@ -54,15 +56,19 @@ def subcommands() -> list[str]:
     return sorted(action.choices)
 
 
-def timed(cmd: list[str]) -> float:
+def timed(cmd: list[str], src: str | None = None) -> float:
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join([src] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     t = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     return time.perf_counter() - t
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--compare", metavar="SRC", help="another source tree to time the same gankit commands with")
     args = p.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     gk = gankit_command()
@@ -75,23 +81,32 @@ def main() -> None:
                 "gankit sample": gk + ["sample", str(gen), "-n", "16", "-o", str(Path(tmp) / "s.png")]}
         load_before = os.getloadavg()
         times: dict[str, list[float]] = {k: [] for k in cmds}
+        other: dict[str, list[float]] = {k: [] for k in cmds if k.startswith("gankit")}
         for _ in range(args.repeats):
             for name, cmd in cmds.items():
                 times[name].append(timed(cmd))
+                if args.compare and name in other:
+                    other[name].append(timed(cmd, args.compare))
         load_after = os.getloadavg()
     rows = []
     for name, ts in times.items():
         goal = GOALS["sample"] if name == "gankit sample" else GOALS["help"] if name.endswith("--help") else None
         med = statistics.median(ts)
-        rows.append({"command": name, "median_s": med, "min_s": min(ts), "max_s": max(ts), "goal_s": goal,
-                     "meets_goal": None if goal is None else med < goal})
+        row = {"command": name, "median_s": med, "min_s": min(ts), "max_s": max(ts), "goal_s": goal,
+               "meets_goal": None if goal is None else med < goal}
+        if args.compare and name in other:
+            row.update(compare_median_s=statistics.median(other[name]), speedup=statistics.median(other[name]) / med)
+        rows.append(row)
         print(f"{name:40s} median {med:6.2f} s  (min {min(ts):.2f}, max {max(ts):.2f})"
-              + ("" if goal is None else f"  goal < {goal:g} s: {'yes' if med < goal else 'NO'}"))
+              + ("" if goal is None else f"  goal < {goal:g} s: {'yes' if med < goal else 'NO'}")
+              + (f"  compare {row['compare_median_s']:.2f} s ({row['speedup']:.1f}x)" if "speedup" in row else ""))
     print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1-min)")
     data = {"environment": {**environment(), "machine_kind": machine_kind(), "gankit_command": gk,
                             "load_average_before": load_before, "load_average_after": load_after},
-            "repeats": args.repeats, "rows": rows}
-    write_results("startup", data, md_table(rows, ["command", "median_s", "min_s", "max_s", "goal_s", "meets_goal"]))
+            "repeats": args.repeats, "compare": args.compare, "rows": rows}
+    cols = ["command", "median_s", "min_s", "max_s", "goal_s", "meets_goal"] + (["compare_median_s", "speedup"]
+                                                                               if args.compare else [])
+    write_results("startup", data, md_table(rows, cols))
 
 
 if __name__ == "__main__":

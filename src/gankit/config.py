@@ -136,7 +136,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         raise GankitError(f"--set expects key=value, got '{text}'")
     try:
         value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError):  # ValueError: an integer beyond Python's 4,300-digit limit
         value = raw
     if isinstance(value, str):  # YAML 1.1 reads "1e-4" as a string
         try:
@@ -253,10 +253,8 @@ RANGES: dict[str, tuple] = {
                                              "keep_last", "sample_n", "n_d_warmup_value")},  # sample_every: below
     **{f"train.{k}": _AT_LEAST_0 for k in ("max_rollbacks", "ema_start", "n_d_warmup", "n_d_every")},
     "train.ema": (0, 1, True, False), "train.d_ema": (0, 1, True, False),
-    **{f"data.{k}": _AT_LEAST_1 for k in ("image_size", "limit", "stacked_n", "toy_n", "crop_size", "load_size",
-                                            "labels_per_class")},
-    "data.image_size": (1, 8192, True, True), "data.crop_size": (1, 8192, True, True),
-    "data.load_size": (1, 8192, True, True),
+    **{f"data.{k}": _AT_LEAST_1 for k in ("limit", "stacked_n", "toy_n", "labels_per_class")},
+    **{f"data.{k}": (1, 8192, True, True) for k in ("image_size", "crop_size", "load_size")},
     "eval.every": _AT_LEAST_0, "eval.n": _AT_LEAST_1,
     "aug.target": _FRACTION, "aug.interval": _AT_LEAST_1, "aug.kimg": _POSITIVE,
     **{f"model.{k}": _AT_LEAST_1 for k in ("z_dim", "h", "g_width", "d_width", "ngf", "ndf", "g_n", "d_n", "pack",
@@ -293,8 +291,11 @@ def _get(cfg: dict, dotted: str) -> tuple[bool, Any]:
 def _check_range(key: str, value: Any, low, high, low_in: bool, high_in: bool, why: str = "") -> None:
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float)
+                                                                           and not math.isfinite(value)):
         raise GankitError(f"config key '{key}' must be a finite number, got {value!r}")
+    if isinstance(value, int) and abs(value) >= 2 ** 63:
+        raise GankitError(f"config key '{key}' must fit in 64 bits (below 2**63), got a {len(str(value))}-digit number")
     if (low is not None and (value < low or (value == low and not low_in))) or \
             (high is not None and (value > high or (value == high and not high_in))):
         if high is None:
