@@ -62,7 +62,7 @@ CASES = [
     ("steps not a number", TOY + ["--set", "train.steps=abc"], "'train.steps' expects int"),
     ("steps a bool", TOY + ["--set", "train.steps=true"], "'train.steps' expects int"),
     ("section set to a scalar", TOY + ["--set", "train=5"], "'train' expects dict"),
-    ("steps beyond 64 bits", TOY + ["--set", "train.steps=" + "1" * 30], "'train.steps' must fit in 64 bits"),
+    ("steps beyond 64 bits", ["train", "gan", "--set", "train.steps=" + "1" * 30], "'train.steps' must fit in 64 bits"),
     ("seed negative", TOY + ["--seed", "-1"], "'seed' must be in [0,"),
     ("aug target", TOY + ["--set", "aug.target=2"], "'aug.target' must be in [0, 1]"),
     ("aug mode", ["train", "dcgan", "--aug", "sometimes"], "'aug.mode' (--aug) must be none, ada, diffaug or fixed:P"),
