@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import environment, md_table, write_results  # noqa: E402
+from common import environment, kind_line, md_table, write_results  # noqa: E402
 
 GOALS = {"help": 1.0, "sample": 3.0}
 
@@ -33,11 +33,6 @@ def gankit_command() -> list[str]:
     else whatever ``gankit`` is on PATH (a pyenv shim adds its own start-up)."""
     script = Path(sys.executable).with_name("gankit")
     return [str(script)] if script.is_file() else [shutil.which("gankit") or "gankit"]
-
-
-def machine_kind() -> str:
-    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
-    return "avx512_bf16" if "avx512_bf16" in flags else ("avx2" if "avx2" in flags else "other")
 
 
 def tiny_generator(folder: Path) -> Path:
@@ -100,8 +95,9 @@ def main() -> None:
         print(f"{name:40s} median {med:6.2f} s  (min {min(ts):.2f}, max {max(ts):.2f})"
               + ("" if goal is None else f"  goal < {goal:g} s: {'yes' if med < goal else 'NO'}")
               + (f"  compare {row['compare_median_s']:.2f} s ({row['speedup']:.1f}x)" if "speedup" in row else ""))
-    print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1-min)")
-    data = {"environment": {**environment(), "machine_kind": machine_kind(), "gankit_command": gk,
+    print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1-min); "
+          + kind_line("not used (start-up only)"))
+    data = {"environment": {**environment(), "gankit_command": gk,
                             "load_average_before": load_before, "load_average_after": load_after},
             "repeats": args.repeats, "compare": args.compare, "rows": rows}
     cols = ["command", "median_s", "min_s", "max_s", "goal_s", "meets_goal"] + (["compare_median_s", "speedup"]

@@ -132,17 +132,3 @@ def test_null_defaults_have_types_and_null_needs_a_null_default(override, fragme
     with pytest.raises(GankitError) as e:
         load_config("dcgan", overrides=[override])
     assert fragment in str(e.value) and "\n" not in str(e.value)
-
-
-def test_resume_refuses_a_changed_architecture_key_only(tmp_path):
-    from gankit.config import resolve_config, save_config
-
-    save_config(load_config("gan", overrides=["model.z_dim=8"]), tmp_path / "config.yaml")
-    cfg = resolve_config(saved=tmp_path / "config.yaml", steps=50, overrides=["train.ckpt_every=10"])
-    assert cfg.train.steps == 50 and cfg.model.z_dim == 8
-    for change, key in (("model.z_dim=9", "model.z_dim"), ("model.d_widths=[4]", "model.d_widths"),
-                        ("data.image_size=32", "data.image_size")):
-        with pytest.raises(GankitError, match=f"config key '{key}' defines the networks"):
-            resolve_config(saved=tmp_path / "config.yaml", overrides=[change])
-    with pytest.raises(GankitError, match="config key 'data.name' defines the networks"):
-        resolve_config(saved=tmp_path / "config.yaml", data="toy2d-ring")

@@ -211,36 +211,11 @@ def resolve_config(recipe: str = "dcgan", *, data: str | None = None, data_root:
                  "seed": seed, "device": device, "loss.name": loss, "aug.mode": aug,
                  "data.labels_per_class": labels_per_class}
     if saved is not None:
-        before = load_saved_config(saved)
-        cfg = load_config(before["recipe"], saved, overrides, **shortcuts)
-        check_same_architecture(before, cfg, f"--resume {Path(saved).parent}")
-        return cfg
+        return load_config(load_saved_config(saved)["recipe"], saved, overrides, **shortcuts)
     if loss is not None:
         from .recipes import loss_preset
         overrides = list(loss_preset(recipe, loss)) + list(overrides)
     return load_config(recipe, config_file, overrides, **shortcuts)
-
-
-# Keys that decide the networks' shapes: a resumed run's checkpoint only fits the values it was saved with.
-ARCHITECTURE_KEYS = ("model", "data.name", "data.image_size", "data.channels", "data.crop_size", "data.direction")
-
-
-def check_same_architecture(saved: dict, cfg: dict, what: str) -> None:
-    def flat(d: Any, prefix: str) -> dict:
-        if not isinstance(d, dict):
-            return {prefix: d}
-        return {k: v for key, sub in d.items() for k, v in flat(sub, f"{prefix}.{key}").items()}
-
-    for top in ARCHITECTURE_KEYS:
-        present, old = _get(saved, top)
-        if not present:
-            continue
-        new = _get(cfg, top)[1]
-        old_flat, new_flat = flat(old, top), flat(new, top)
-        for key in sorted(old_flat):
-            if key in new_flat and new_flat[key] != old_flat[key]:
-                raise GankitError(f"{what}: config key '{key}' defines the networks; the run was trained with "
-                                  f"{old_flat[key]!r}, not {new_flat[key]!r} (start a new run with --out to change it)")
 
 
 # Every ranged key: (low, high, low inclusive, high inclusive); None = unbounded. Checked when present
