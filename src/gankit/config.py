@@ -223,7 +223,7 @@ def resolve_config(recipe: str = "dcgan", *, data: str | None = None, data_root:
 _AT_LEAST_1, _AT_LEAST_0 = (1, None, True, True), (0, None, True, True)
 _POSITIVE, _FRACTION = (0, None, False, True), (0, 1, True, True)
 RANGES: dict[str, tuple] = {
-    "seed": (0, 2 ** 63 - 1, True, True),
+    "seed": (0, 2 ** 64 - 1, True, True),  # torch.Generator.manual_seed's range (api.check_seed)
     **{f"train.{k}": _AT_LEAST_1 for k in ("steps", "batch_size", "n_d", "n_g", "log_every", "ckpt_every",
                                              "keep_last", "sample_n", "n_d_warmup_value")},  # sample_every: below
     **{f"train.{k}": _AT_LEAST_0 for k in ("max_rollbacks", "ema_start", "n_d_warmup", "n_d_every")},
@@ -269,8 +269,8 @@ def _check_range(key: str, value: Any, low, high, low_in: bool, high_in: bool, w
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float)
                                                                            and not math.isfinite(value)):
         raise GankitError(f"config key '{key}' must be a finite number, got {value!r}")
-    if isinstance(value, int) and abs(value) >= 2 ** 63:
-        raise GankitError(f"config key '{key}' must fit in 64 bits (below 2**63), got a {len(str(value))}-digit number")
+    if isinstance(value, int) and abs(value) >= 2 ** 64:
+        raise GankitError(f"config key '{key}' must fit in 64 bits (below 2**64), got a {len(str(value))}-digit number")
     if (low is not None and (value < low or (value == low and not low_in))) or \
             (high is not None and (value > high or (value == high and not high_in))):
         if high is None:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from ..errors import GankitError
-from .common import add_device_arg, check_seed, device_of
+from .common import add_device_arg, device_of
 
 
 class _Term(argparse.Action):
@@ -93,15 +93,11 @@ def _load(args):
 
 
 def _term(G, spec: str, invert_kwargs: dict | None = None):
-    """resolve_term, with one-line errors for seeds out of range and codes of the wrong size or NaN."""
+    """resolve_term, with one-line errors for codes of the wrong size or NaN (seeds are checked where drawn)."""
     import torch
 
     from ..latent import resolve_term
 
-    if all(s.strip().lstrip("-").isdigit() for s in spec.split(",") if s.strip()):
-        for s in spec.split(","):
-            if s.strip():
-                check_seed(int(s), f"seed '{s.strip()}'")
     z = resolve_term(G, spec, invert_kwargs)
     if z.ndim != 2 or z.shape[1] != G.z_dim:
         raise GankitError(f"{spec}: codes of shape {tuple(z.shape)}; this generator takes K x {G.z_dim} codes")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import GankitError
-from .common import add_device_arg, check_seed, device_of
+from .common import add_device_arg, device_of
 
 
 def register(sub) -> None:
@@ -27,7 +27,6 @@ def run(args) -> int:
         raise GankitError(f"-o {out}: expected a file ending in .png or .npy")
     if args.n < 1:
         raise GankitError(f"-n must be >= 1, got {args.n}")
-    check_seed(args.seed)
     import numpy as np
 
     from ..api import load_generator, sample
