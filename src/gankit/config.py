@@ -83,7 +83,8 @@ def _merge(base: dict, over: dict, *, allow_new: bool, prefix: str = "") -> None
             base[key] = _check_type(dotted, base[key], value) if not allow_new else copy.deepcopy(value)
 
 
-# Keys whose default is null, with the type a value must have (null stays allowed for them).
+# Keys whose base default is null, with the type a value must have. Null stays allowed for them even
+# where a recipe sets a value (sgan's eval.metric: null turns its evaluation off).
 NULLABLE: dict[str, type] = {
     "data.root": str, "data.eval_root": str, "data.image_size": int, "data.channels": int, "data.limit": int,
     "data.load_size": int, "eval.metric": str, "eval.classifier": str, "model.init_from": str,
@@ -95,7 +96,7 @@ def _check_type(key: str, default: Any, value: Any) -> Any:
     """Accept ``value`` if it fits the default's type (ints widen to floats). Null is accepted only where
     the default is null; a null default takes its type from NULLABLE (any scalar when not listed)."""
     if value is None:
-        if default is None:
+        if default is None or key in NULLABLE:
             return value
         raise GankitError(f"config key '{key}' expects {type(default).__name__} (like {default!r}), got null")
     if default is None:
