@@ -39,9 +39,18 @@ def test_k_is_clipped_to_unit_interval():
 
 def test_lr_halves_when_m_global_stalls():
     recipe, _, _ = _recipe(lr_patience=3)
-    for m in [1.0, 0.9, 0.95, 0.95, 0.95]:
+    for m in [1.0, 0.9, 0.8]:  # first window: mean 0.9, nothing to compare with
+        recipe._track(m)
+    assert recipe.lr_scale("D") == 1.0
+    for m in [0.7, 0.6, 0.5]:  # mean 0.6 < 0.99 * 0.9: still falling
+        recipe._track(m)
+    assert recipe.lr_scale("D") == 1.0
+    for m in [0.2, 1.0, 0.6]:  # mean 0.6: stalled, although one batch set a record
         recipe._track(m)
     assert recipe.lr_scale("D") == recipe.lr_scale("G") == 0.5
+    for m in [0.6, 0.6, 0.6]:  # stalled again: halved again
+        recipe._track(m)
+    assert recipe.lr_scale("G") == 0.25
 
 
 def test_k_and_lr_survive_resume(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from ..errors import GankitError
 from .base import register
@@ -27,21 +28,29 @@ def _conv_elu(cin: int, cout: int) -> list[nn.Module]:
 
 
 class _Decoder(nn.Module):
-    def __init__(self, h: int, n: int, channels: int, image_size: int):
+    """h -> an s0 x s0 x n tensor H0 -> blocks of two 3x3 conv+ELU, nearest 2x upsampling between.
+    With ``skip`` (the paper's skip connections, §3.5), H0 upsampled nearest to each block's size is
+    concatenated with that block's input: a short path from h to every resolution."""
+
+    def __init__(self, h: int, n: int, channels: int, image_size: int, skip: bool = False):
         super().__init__()
         self.s0, k = _levels(image_size)
-        self.n = n
+        self.n, self.skip = n, skip
         self.fc = nn.Linear(h, n * self.s0 * self.s0)
-        layers: list[nn.Module] = []
-        for i in range(k + 1):
-            layers += _conv_elu(n, n) + _conv_elu(n, n)
-            if i < k:
-                layers.append(nn.Upsample(scale_factor=2, mode="nearest"))
-        layers.append(nn.Conv2d(n, channels, 3, 1, 1))
-        self.net = nn.Sequential(*layers)
+        cin = 2 * n if skip else n
+        self.blocks = nn.ModuleList(nn.Sequential(*_conv_elu(cin if i > 0 else n, n), *_conv_elu(n, n))
+                                    for i in range(k + 1))
+        self.out = nn.Conv2d(n, channels, 3, 1, 1)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return self.net(self.fc(h).view(-1, self.n, self.s0, self.s0))
+        h0 = x = self.fc(h).view(-1, self.n, self.s0, self.s0)
+        for i, block in enumerate(self.blocks):
+            if i > 0:
+                x = F.interpolate(x, scale_factor=2, mode="nearest")
+                if self.skip:
+                    x = torch.cat([x, F.interpolate(h0, size=x.shape[-2:], mode="nearest")], 1)
+            x = block(x)
+        return self.out(x)
 
 
 class _Encoder(nn.Module):
@@ -62,25 +71,30 @@ class _Encoder(nn.Module):
 
 @register
 class BEGANGenerator(nn.Module):
-    """z (dimension h) -> the decoder architecture -> tanh image."""
+    """z (dimension h) -> the decoder architecture, output linear like D's decoder (as in the paper).
+    A tanh here saturates: G's L1 loss drives pixels towards D's reconstruction of a blank image,
+    which lies just beyond -1, and on MNIST pre-tanh values reached -8 within 500 steps, where tanh's
+    gradient (1e-6) left G stuck on that blank image. Outside training the output is clamped to the
+    image range [-1, 1]."""
 
-    def __init__(self, z_dim: int = 64, n: int = 32, channels: int = 1, image_size: int = 28):
+    def __init__(self, z_dim: int = 64, n: int = 32, channels: int = 1, image_size: int = 28, skip: bool = False):
         super().__init__()
         self.z_dim, self.num_classes = z_dim, 0
-        self.decoder = _Decoder(z_dim, n, channels, image_size)
+        self.decoder = _Decoder(z_dim, n, channels, image_size, skip)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        return torch.tanh(self.decoder(z))
+        x = self.decoder(z)
+        return x if self.training else x.clamp(-1.0, 1.0)
 
 
 @register
 class BEGANDiscriminator(nn.Module):
     """An auto-encoder: D(v) is v's reconstruction through an h-dimensional embedding."""
 
-    def __init__(self, h: int = 64, n: int = 32, channels: int = 1, image_size: int = 28):
+    def __init__(self, h: int = 64, n: int = 32, channels: int = 1, image_size: int = 28, skip: bool = False):
         super().__init__()
         self.encoder = _Encoder(h, n, channels, image_size)
-        self.decoder = _Decoder(h, n, channels, image_size)
+        self.decoder = _Decoder(h, n, channels, image_size, skip)
 
     def features(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.encoder(x)

@@ -30,6 +30,15 @@ def _xavier(m: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
+def _glorot(m: nn.Module) -> None:
+    """Glorot & Bengio 2010 uniform init at gain 1, TensorFlow's default (the BEGAN reference code's):
+    deep plain ELU stacks keep their input's signal, where PyTorch's default shrinks it layer by layer."""
+    if isinstance(m, _CONV_LINEAR):
+        nn.init.xavier_uniform_(m.weight)
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+
+
 def _kaiming(m: nn.Module) -> None:
     """He et al. 2015, for ReLU-family networks (SRResNet, BEGAN)."""
     if isinstance(m, _CONV_LINEAR):
@@ -47,7 +56,7 @@ def _orthogonal(m: nn.Module) -> None:
 
 
 INIT_POLICIES: dict[str, Callable[[nn.Module], None] | None] = {
-    "dcgan": _dcgan, "xavier": _xavier, "kaiming": _kaiming, "orthogonal": _orthogonal,
+    "dcgan": _dcgan, "xavier": _xavier, "glorot": _glorot, "kaiming": _kaiming, "orthogonal": _orthogonal,
     "default": None,  # PyTorch's own layer defaults
 }
 
