@@ -1,4 +1,4 @@
-"""BEGAN's equilibrium control follows the paper's formulas (SPEC §8)."""
+"""BEGAN's equilibrium control follows the paper's formulas (SPEC §8), and its default run covers the digits."""
 import pytest
 import torch
 
@@ -65,3 +65,46 @@ def test_k_and_lr_survive_resume(tmp_path):
     G = gankit.load_generator(tmp_path / "r" / "generator")
     assert G.meta["recipe"] == "began" and gankit.sample(G, 2).shape == (2, 1, 28, 28)
     assert isinstance(k6, float)
+
+
+def test_generator_is_linear_in_training_and_clamped_outside():
+    """No tanh (it saturated at the blank image and froze G); exported samples stay in [-1, 1]."""
+    from gankit.nets.began import BEGANGenerator
+
+    torch.manual_seed(0)
+    G = BEGANGenerator(8, 4, 1, 28)
+    with torch.no_grad():
+        G.decoder.out.bias.fill_(-3.0)  # every pixel far below the image range
+        z = torch.randn(4, 8)
+        raw = G.train()(z)
+        assert raw.max() < -1.5  # not squashed: the gradient of the output is 1, not tanh's ~0
+        assert torch.equal(G.eval()(z), raw.clamp(-1, 1))
+
+
+def test_skip_connections_feed_h0_to_every_later_block():
+    from gankit.nets.began import BEGANDiscriminator, BEGANGenerator
+
+    G, Gs = BEGANGenerator(8, 4, 1, 32), BEGANGenerator(8, 4, 1, 32, skip=True)
+    # blocks at 8, 16, 32 px: the two later ones take n + n channels (their input and H0 upsampled)
+    assert [b[0].in_channels for b in G.decoder.blocks] == [4, 4, 4]
+    assert [b[0].in_channels for b in Gs.decoder.blocks] == [4, 8, 8]
+    assert Gs(torch.randn(2, 8)).shape == (2, 1, 32, 32)
+    assert BEGANDiscriminator(8, 4, 1, 28, skip=True)(torch.randn(2, 1, 28, 28)).shape == (2, 1, 28, 28)
+
+
+COVERAGE_STEPS = 1000
+
+
+@pytest.mark.slow
+def test_default_began_covers_the_digits(tmp_path, digit_classifier, one_thread):
+    """`gankit train began` as it ships (the embedded digits) does not collapse: >= 9 classes among
+    confident samples after a bounded run. Before G's output went linear and the init became Glorot,
+    every sample of this run was one blank "1" by step 300."""
+    run = gankit.fit("began", steps=COVERAGE_STEPS, seed=0, out=tmp_path / "began",
+                     overrides=["train.report=false", "train.progress=false"])
+    x = gankit.sample(gankit.load_generator(run / "generator"), 1000, seed=0)
+    with torch.no_grad():
+        conf, pred = digit_classifier(x).softmax(1).max(1)
+    counts = torch.bincount(pred[conf >= 0.9], minlength=10)
+    covered = int((counts >= max(1.0, 0.01 * float(counts.sum()))).sum())
+    assert covered >= 9, f"confident samples cover {covered}/10 classes: {counts.tolist()}"
