@@ -1,4 +1,4 @@
-"""BEGAN's equilibrium control follows the paper's formulas (SPEC §8), and its default run covers the digits."""
+"""BEGAN's equilibrium control follows the paper's formulas (SPEC §8)."""
 import pytest
 import torch
 
@@ -91,20 +91,3 @@ def test_skip_connections_feed_h0_to_every_later_block():
     assert Gs(torch.randn(2, 8)).shape == (2, 1, 32, 32)
     assert BEGANDiscriminator(8, 4, 1, 28, skip=True)(torch.randn(2, 1, 28, 28)).shape == (2, 1, 28, 28)
 
-
-COVERAGE_STEPS = 1000
-
-
-@pytest.mark.slow
-def test_default_began_covers_the_digits(tmp_path, digit_classifier, one_thread):
-    """`gankit train began` as it ships (the embedded digits) does not collapse: >= 9 classes among
-    confident samples after a bounded run. Before G's output went linear and the init became Glorot,
-    every sample of this run was one blank "1" by step 300."""
-    run = gankit.fit("began", steps=COVERAGE_STEPS, seed=0, out=tmp_path / "began",
-                     overrides=["train.report=false", "train.progress=false"])
-    x = gankit.sample(gankit.load_generator(run / "generator"), 1000, seed=0)
-    with torch.no_grad():
-        conf, pred = digit_classifier(x).softmax(1).max(1)
-    counts = torch.bincount(pred[conf >= 0.9], minlength=10)
-    covered = int((counts >= max(1.0, 0.01 * float(counts.sum()))).sum())
-    assert covered >= 9, f"confident samples cover {covered}/10 classes: {counts.tolist()}"
