@@ -29,8 +29,9 @@ def _conv_elu(cin: int, cout: int) -> list[nn.Module]:
 
 class _Decoder(nn.Module):
     """h -> an s0 x s0 x n tensor H0 -> blocks of two 3x3 conv+ELU, nearest 2x upsampling between.
-    With ``skip`` (the paper's skip connections, §3.5), H0 upsampled nearest to each block's size is
-    concatenated with that block's input: a short path from h to every resolution."""
+    With ``skip`` (the skip connections of the paper's architecture section), H0 upsampled nearest
+    to each block's size is concatenated with that block's input: a short path from h to every
+    resolution."""
 
     def __init__(self, h: int, n: int, channels: int, image_size: int, skip: bool = False):
         super().__init__()

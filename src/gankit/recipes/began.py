@@ -6,7 +6,7 @@ D is an auto-encoder and L(v) = mean |v - D(v)|. Per iteration, with one fake ba
   k_{t+1} = clip(k_t + λ_k (γ L(x) - L(G(z))), 0, 1),  k_0 = 0
   M_global = L(x) + |γ L(x) - L(G(z))|   (convergence measure, logged every step)
 D and G are updated simultaneously (one phase carrying both losses); the learning rate is halved
-when M_global's mean over ``model.lr_patience`` iterations stalls (paper §3.4).
+when M_global's mean over ``model.lr_patience`` iterations stalls, as in the paper's setup.
 """
 from __future__ import annotations
 
