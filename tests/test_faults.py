@@ -62,6 +62,18 @@ def _generator(run: Path) -> dict[str, torch.Tensor]:
     return load_file(str(run / "generator" / "model.safetensors"))
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    """The whole module on one intra-op thread: a child forked from a process whose OpenMP pool has
+    run with 2 threads hangs in its first parallel region (libgomp is not fork-safe), and the
+    straight run, the killed children and the resumes must all run on the same thread count for
+    their weights to be comparable bit for bit."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("faults") / "straight"
