@@ -160,12 +160,12 @@ def test_d_verdicts_use_the_loss_familys_boundary():
     from gankit.train.monitors import d_stats
 
     real, fake = torch.tensor([0.9, 0.8, 0.3, 1.1]), torch.tensor([0.1, 0.2, 0.7, -0.1])
-    ls = d_stats(real, fake, get_loss("lsgan").boundary())  # boundary 0.5
+    ls = d_stats(real, fake, get_loss("lsgan")(ls_a=0.0, ls_b=1.0, ls_c=1.0).boundary)  # boundary 0.5
     assert float(ls["d/acc_real"]) == 0.75 and float(ls["d/acc_fake"]) == 0.75 and float(ls["d/sign_real"]) == 0.5
-    logits = d_stats(real, fake, get_loss("hinge").boundary())  # boundary 0: every real right, 1 of 4 fakes
+    logits = d_stats(real, fake, get_loss("hinge")().boundary)  # boundary 0: every real right, 1 of 4 fakes
     assert float(logits["d/acc_real"]) == 1.0 and float(logits["d/acc_fake"]) == 0.25
-    assert get_loss("lsgan").boundary(-1.0, 1.0) == 0.0 and get_loss("bce").boundary() == 0.0
-    critic = d_stats(real + 100, fake + 100, get_loss("wgan-gp").boundary())
+    assert get_loss("lsgan")(ls_a=-1.0, ls_b=1.0, ls_c=0.0).boundary == 0.0 and get_loss("bce")().boundary == 0.0
+    critic = d_stats(real + 100, fake + 100, get_loss("wgan-gp")().boundary)
     assert not {"d/acc_fake", "d/sign_real"} & set(critic)
     assert float(critic["d/wasserstein_estimate"]) == pytest.approx(0.55, abs=1e-4)
     alarms = Alarms(load_config("wgan-gp").monitor)
