@@ -5,7 +5,6 @@ Every control updates the output as it changes; the page shows a result as it op
 Loads only config.json + safetensors."""
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 import time
@@ -36,21 +35,12 @@ def _scatter(points: torch.Tensor) -> Image.Image:
             return img.convert("RGB")
 
 
-def _seed(value, name: str) -> int:
-    """The seed a Number box holds, or a one-line error shown on the page."""
-    from ..api import check_seed
-
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        raise GankitError(f"{name}: enter a whole number from 0 up")
-    return check_seed(value, name)
-
-
 def build_app(gen_dir: str):
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     require("gradio", "gankit serve")
     import gradio as gr
 
-    from ..api import load_generator, sample, seeded_noise
+    from ..api import check_seed, load_generator, sample, seeded_noise
     from ..data import read_image, to_float
     from ..latent import invert, slerp, vary
     from ..latent.interpolate import generate
@@ -94,7 +84,7 @@ def build_app(gen_dir: str):
 
             @shown
             def points_fn(seed, n):
-                return _scatter(sample(G, int(n), _seed(seed, "seed")))
+                return _scatter(sample(G, int(n), check_seed(seed, "seed")))
 
             for event in (button.click, seed.change, n.change, app.load):
                 event(points_fn, [seed, n], out, **live)
@@ -112,7 +102,7 @@ def build_app(gen_dir: str):
 
             @shown
             def sample_fn(seed, label, sigma, seed_b, t):
-                a, b = _seed(seed, "seed"), _seed(seed_b, "interpolate to seed")
+                a, b = check_seed(seed, "seed"), check_seed(seed_b, "interpolate to seed")
                 z = slerp(seeded_noise(1, G.z_dim, a), seeded_noise(1, G.z_dim, b), float(t))
                 if sigma > 0:
                     _, imgs = vary(G, z[0], float(sigma), 9, seed=a, label=class_index(label))
