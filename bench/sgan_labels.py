@@ -28,7 +28,7 @@ from gankit.data import Loader, default_data_root, load_mnist, to_float  # noqa:
 from gankit.losses import sgan_supervised  # noqa: E402
 from gankit.nets.sgan import NoisyMLPClassifier  # noqa: E402
 from gankit.recipes.sgan import choose_labelled  # noqa: E402
-from gankit.train.averaging import ema_model  # noqa: E402
+from gankit.nets.averaging import ema_model  # noqa: E402
 from gankit.train.engine import build_optimizer  # noqa: E402
 
 

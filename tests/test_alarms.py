@@ -7,8 +7,8 @@ import torch
 import gankit
 from gankit.config import load_config
 from gankit.errors import GankitError
+from gankit.recipes.base import Recipe
 from gankit.recipes.gan import AdversarialGAN
-from gankit.train import Trainer
 from gankit.train.alarms import Alarms
 from gankit.train.checkpoint import latest_checkpoint, load_checkpoint
 
@@ -109,7 +109,7 @@ def test_engine_catches_an_unconditional_generator_that_repeats_a_few_images(tmp
     """No classifier, labelled data (mnist-5k): the grid's nearest neighbours against real digits."""
     protos = torch.rand(8, 1, 28, 28) * 2 - 1
     monkeypatch.setattr(AdversarialGAN, "render", lambda self, G, fixed: protos[torch.arange(len(fixed["z"])) % 8])
-    monkeypatch.setattr(Trainer, "_domain_classifier", lambda self: None)  # whatever classifier this machine caches
+    monkeypatch.setattr(Recipe, "domain_classifier", lambda self: None)  # whatever classifier this machine caches
     run = gankit.fit("gan", steps=4, out=tmp_path / "run", overrides=[
         *TOY, "train.sample_every=2", "monitor.collapse_after=0", "train.progress=false"])
     fired = json.loads((run / "alarms.json").read_text())
@@ -157,7 +157,7 @@ def test_d_verdicts_use_the_loss_familys_boundary():
     logits, (a + b) / 2 for least squares. A Wasserstein critic has no boundary, so the domination
     alarm, which reads D's accuracy on fakes, cannot fire on a critic's arbitrary sign."""
     from gankit.losses import get_loss
-    from gankit.train.monitors import d_stats
+    from gankit.metrics.d_stats import d_stats
 
     real, fake = torch.tensor([0.9, 0.8, 0.3, 1.1]), torch.tensor([0.1, 0.2, 0.7, -0.1])
     ls = d_stats(real, fake, get_loss("lsgan")(ls_a=0.0, ls_b=1.0, ls_c=1.0).boundary)  # boundary 0.5

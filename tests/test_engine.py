@@ -159,7 +159,7 @@ def test_best_mode_none_logs_the_metric_but_keeps_no_best(tmp_path, mode):
 
 def test_ema_decay_warms_up():
     """Early EMA updates follow G closely; late ones use the configured decay."""
-    from gankit.train.averaging import ema_warmup
+    from gankit.nets.averaging import ema_warmup
 
     avg = ema_warmup(0.999)  # updates AveragedModel's tensors in place, a device's list at once
     for n, expected in ((0, 0.9), (10**6, 0.001)):  # d = 1/10, then the configured 0.999

@@ -24,6 +24,7 @@ from gankit.cli.main import main
 from gankit.errors import GankitError
 from gankit.train import checkpoint as C
 from gankit.train.engine import Trainer
+from gankit.train.runlog import RunLog
 
 STEPS = 90
 # ckpt_every is no multiple of log_every: a resume from step 15 must average steps 11-20 for the row at 20
@@ -109,15 +110,15 @@ def _arm(kind: str, n: int, frac: float) -> None:
                 _die()
         C._write_file = write_file
     elif kind == "row":  # half a metrics.jsonl row written
-        log = Trainer.log
+        log = RunLog.log
 
-        def half_row(self, logs, step=None):
+        def half_row(self, logs, step):
             if due():
-                with open(self.log_path, "a") as f:
-                    f.write(json.dumps({"step": self.step, **logs})[: int(40 * frac) + 5])
+                with open(self.path, "a") as f:
+                    f.write(json.dumps({"step": step, **logs})[: int(40 * frac) + 5])
                 _die()
             log(self, logs, step)
-        Trainer.log = half_row
+        RunLog.log = half_row
     elif kind == "export":  # after the last checkpoint, before the generator is exported
         Trainer.finish = lambda self: _die()
 

@@ -132,7 +132,7 @@ def _translator(path):
 
 def test_a_translators_card_shows_the_runs_grid_and_translate_commands(tmp_path):
     from gankit.data import save_grid
-    from gankit.hub import write_model_card
+    from gankit.train.export import write_model_card
 
     import torch
 

@@ -80,8 +80,8 @@ def label_violations(images: torch.Tensor, labels: torch.Tensor, data_x, data_y,
 
 
 def test_only_the_labelled_subsets_labels_ever_reach_the_supervised_loss(folder, tmp_path, monkeypatch):
-    loss_calls, d_calls = [], []
-    real_loss, real_init = sgan_module.sgan_supervised, sgan_module.SGAN.__init__
+    loss_calls, d_calls, batch_keys = [], [], []
+    real_loss, real_init, real_d_step = sgan_module.sgan_supervised, sgan_module.SGAN.__init__, sgan_module.SGAN.d_step
 
     def spy_loss(logits, labels):
         loss_calls.append((logits, labels.detach().cpu().clone()))
@@ -90,14 +90,19 @@ def test_only_the_labelled_subsets_labels_ever_reach_the_supervised_loss(folder,
     def init(self, *args, **kwargs):
         real_init(self, *args, **kwargs)
         self.D.register_forward_hook(lambda m, inp, out: d_calls.append((inp[0].detach().cpu().clone(), out)))
-        assert self.data.y is None  # the engine's (unlabelled) batches are built from label-free data
+
+    def d_step(self, batch):
+        batch_keys.append(set(batch))
+        return real_d_step(self, batch)
 
     monkeypatch.setattr(sgan_module, "sgan_supervised", spy_loss)
+    monkeypatch.setattr(sgan_module.SGAN, "d_step", d_step)
     monkeypatch.setattr(sgan_module.SGAN, "__init__", init)
     run = fit_tiny(folder, tmp_path / "run", steps=6, seed=1, labels_per_class=2, overrides=TINY + ["train.n_d=2"])
     data = folder_data(folder)
     subset = set(json.loads((run / "labelled_subset.json").read_text())["indices"])
     assert len(loss_calls) == 12
+    assert batch_keys and all("y" not in keys for keys in batch_keys)  # the engine's (unlabelled) batches carry no label
     for logits, labels in loss_calls:
         images = [x for x, out in d_calls if out is logits]
         assert len(images) == 1, "could not find the images behind the supervised logits"

@@ -1,5 +1,5 @@
 """gankit: train, watch, evaluate and use generative adversarial networks."""
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = ["__version__", "fit", "resolve_config", "export", "load_generator", "sample", "push_to_hub"]
 

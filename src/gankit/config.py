@@ -7,6 +7,7 @@ keys; every later key must already exist, and its value must have the default's 
 from __future__ import annotations
 
 import copy
+import json
 import math
 import os
 from importlib import resources
@@ -157,17 +158,68 @@ def _nest(path: list[str], value: Any) -> dict:
     return out
 
 
+def recipe_registry() -> dict[str, dict]:
+    """The registered recipes (``configs/recipes.yaml``): name -> class, loss_choice, help."""
+    global _REGISTRY
+    if _REGISTRY is None:
+        _REGISTRY = _read_packaged("recipes")
+    return _REGISTRY
+
+
+_REGISTRY: dict | None = None
+
+
+def recipe_entry(recipe: str) -> dict:
+    registry = recipe_registry()
+    if recipe not in registry:
+        raise GankitError(f"unknown recipe '{recipe}'; choose one of: {', '.join(sorted(registry))}")
+    return registry[recipe]
+
+
 def recipe_defaults(recipe: str) -> dict:
     """Defaults merged with the recipe's own YAML: the schema of a run of that recipe."""
-    from .recipes import RECIPES
-
-    if recipe not in RECIPES:
-        raise GankitError(f"unknown recipe '{recipe}'; choose one of: {', '.join(sorted(RECIPES))}")
+    recipe_entry(recipe)
     cfg = _read_packaged("defaults")
-    for layer in _recipe_layers(RECIPES[recipe].config):
+    for layer in _recipe_layers(recipe):
         _merge(cfg, layer, allow_new=True)
     cfg["recipe"] = recipe
     return cfg
+
+
+def loss_names() -> list[str]:
+    """The loss families with a preset (``configs/losses/<name>.yaml``)."""
+    return sorted(f.name[:-5] for f in (resources.files(_CONFIG_PKG) / "losses").iterdir() if f.name.endswith(".yaml"))
+
+
+def loss_preset(recipe: str, loss: str) -> list[str]:
+    """``--loss``: the family's paper preset (``configs/losses/<loss>.yaml``, the one source that both
+    ``--loss NAME`` and the recipe named after the loss read) as ``--set`` strings; keys the recipe's
+    runs do not have are skipped (model.d_norm on a net with no such key)."""
+    schema = recipe_defaults(recipe)
+    if not recipe_entry(recipe)["loss_choice"]:
+        own = schema.get("loss", {}).get("name")
+        users = ", ".join(r for r, e in recipe_registry().items() if e["loss_choice"])
+        raise GankitError(f"--loss {loss}: recipe '{recipe}' " + (f"has its own adversarial loss ({own})" if own else
+                          "has no adversarial loss to choose") + f"; --loss is for {users}")
+    if loss not in loss_names():
+        raise GankitError(f"unknown loss '{loss}'; choose one of: {', '.join(loss_names())}")
+
+    def leaves(tree: dict, prefix: str = ""):
+        for key, value in tree.items():
+            if isinstance(value, dict):
+                yield from leaves(value, f"{prefix}{key}.")
+            else:
+                yield f"{prefix}{key}", value
+
+    def has(dotted: str) -> bool:
+        tree = schema
+        for part in dotted.split("."):
+            if not isinstance(tree, dict) or part not in tree:
+                return False
+            tree = tree[part]
+        return True
+
+    return [f"{key}={json.dumps(value)}" for key, value in leaves(_read_packaged(f"losses/{loss}")) if has(key)]
 
 
 def _recipe_layers(name: str, depth: int = 0) -> list[dict]:
@@ -207,14 +259,13 @@ def resolve_config(recipe: str = "dcgan", *, data: str | None = None, data_root:
                    labels_per_class: int | None = None, saved: str | Path | None = None) -> Config:
     """The validated config a run with these options would use, without training: the recipe's
     defaults (or a ``saved`` run's config), the loss preset, the file, then ``overrides`` and shortcuts.
-    Imports no torch (unless ``loss`` is given): the CLI checks every value before the heavy imports."""
+    Imports no torch: the CLI checks every value before the heavy imports."""
     shortcuts = {"data.name": data, "data.root": data_root, "train.steps": steps, "train.batch_size": batch_size,
                  "seed": seed, "device": device, "loss.name": loss, "aug.mode": aug,
                  "data.labels_per_class": labels_per_class}
     if saved is not None:
         return load_config(load_saved_config(saved)["recipe"], saved, overrides, **shortcuts)
     if loss is not None:
-        from .recipes import loss_preset
         overrides = list(loss_preset(recipe, loss)) + list(overrides)
     return load_config(recipe, config_file, overrides, **shortcuts)
 

@@ -16,13 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import GankitError
-
-
-def _check_kind(G: nn.Module, kind: str) -> None:
-    got = getattr(G, "meta", {}).get("kind")
-    if got != kind:
-        cmd = {"translate": "gankit translate", "upscale": "gankit upscale", "noise": "gankit sample"}.get(got, "?")
-        raise GankitError(f"this generator is of kind '{got}', not '{kind}'; use `{cmd}`")
+from .nets.uses import use_of
 
 
 @torch.no_grad()
@@ -58,11 +52,11 @@ def translate_files(gen: str | Path | nn.Module, inputs: list, out_dir: str | Pa
                     seed: int = 0, max_side: int = 4096) -> list[Path]:
     """Translate (or upscale) image files and folders into ``out_dir`` (PNG, same stem). Returns the paths.
     ``direction`` (AtoB | BtoA) is for CycleGAN pairs; pix2pix's dropout noise is seeded by ``seed``."""
-    from .api import load_generator
+    from .nets import load_pretrained as load_generator
     from .data import expand_inputs, read_image, save_image, to_float
 
     G = load_generator(gen, device) if not isinstance(gen, nn.Module) else gen
-    _check_kind(G, kind)
+    use_of(G).check(kind)
     if direction is not None and "directions" not in G.meta:
         raise GankitError("--direction is for CycleGAN generators; this one translates one way only "
                           f"({G.meta.get('direction', 'AtoB')})")
@@ -84,7 +78,7 @@ def held_out(G: nn.Module, data_cfg: dict, split: str, n: int):
     from .data import build_dataset
 
     meta = G.meta
-    upscale = meta.get("kind") == "upscale"
+    upscale = use_of(G).scales
     cfg = recipe_defaults(meta.get("recipe") or "pix2pix")["data"]
     cfg.update({k: v for k, v in data_cfg.items() if v is not None})
     cfg.update(split=split, limit=None, load_size=meta.get("load_size" if upscale else "image_size"))
@@ -120,7 +114,7 @@ def eval_functions(G: nn.Module, data_cfg: dict, split: str, n: int):
             raise GankitError(f"metric 'paired' needs a paired dataset; '{cfg['name']}' is {kind} (use fid)")
         return outs, to_float(targets)
 
-    if G.meta.get("kind") == "upscale":
+    if use_of(G).scales:
         return (lambda: outs), paired_fn, cfg
     real_cfg = dict(cfg, direction="BtoA" if cfg.get("direction", "AtoB") == "AtoB" else "AtoB")
     return (lambda: outs), paired_fn, real_cfg

@@ -53,6 +53,7 @@ def run(args) -> int:
             raise GankitError(f"{args.target} has no exported generator; run `gankit export {args.target} DIR` first")
     if (target / "config.json").is_file():
         from ..api import load_generator, sample
+        from ..nets.uses import use_of
 
         G = load_generator(target, device)
         data_cfg = data_cfg or {"name": G.meta.get("dataset")}
@@ -61,7 +62,7 @@ def run(args) -> int:
             import torch
 
             fake_labels = torch.arange(args.n) % G.num_classes
-        if G.meta.get("kind") in ("translate", "upscale"):  # outputs on held-out inputs vs. targets / target domain
+        if not use_of(G).from_noise:  # outputs on held-out inputs vs. targets / target domain
             from ..translate import eval_functions
 
             fake_fn, paired_fn, data_cfg = eval_functions(G, {**data_cfg, "root": args.data_root or data_cfg.get("root")},

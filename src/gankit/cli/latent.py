@@ -86,9 +86,12 @@ def register(sub) -> None:
 def _load(args):
     from ..api import load_generator
 
+    from ..nets.uses import use_of
+
     G = load_generator(args.gen_dir, device_of(args))
-    if not hasattr(G, "z_dim") or G.meta.get("kind") == "points":
-        raise GankitError(f"{args.gen_dir} is not an image generator from noise (kind {G.meta.get('kind')})")
+    use = use_of(G)
+    if not (use.from_noise and use.images):
+        raise GankitError(f"{args.gen_dir} is not an image generator from noise (kind {use.kind})")
     return G
 
 

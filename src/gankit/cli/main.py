@@ -7,7 +7,7 @@ import importlib
 import pkgutil
 import sys
 
-from .. import __version__
+from ..version import __version__
 from ..errors import GankitError
 
 

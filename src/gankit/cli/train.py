@@ -9,11 +9,13 @@ from .common import add_data_args, add_device_arg
 
 
 def register(sub) -> None:
-    from ..recipes import RECIPES
+    from ..config import recipe_registry
+
+    RECIPES = recipe_registry()
 
     p = sub.add_parser("train", help="train a GAN recipe", formatter_class=argparse.RawDescriptionHelpFormatter,
                        description="Train a recipe. Recipes:\n" + "\n".join(
-                           f"  {k:10s} {v.help}" for k, v in RECIPES.items()),
+                           f"  {k:10s} {v['help']}" for k, v in RECIPES.items()),
                        epilog="Examples:\n  gankit train\n  gankit train gan --data toy2d-ring --steps 3000\n"
                               "  gankit train dcgan --data mnist --data-root ../shared/data/mnist --loss wgan-gp\n"
                               "  gankit train --resume runs/my-run --steps 3000")

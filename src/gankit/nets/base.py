@@ -19,6 +19,7 @@ from torch import nn
 
 from ..errors import GankitError
 from ..hub import resolve_model_dir
+from ..version import __version__
 
 NETS: dict[str, type[nn.Module]] = {}
 CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
@@ -71,8 +72,6 @@ def save_pretrained(self: nn.Module, path: str | Path) -> Path:
     """Write ``config.json`` (class, kwargs, meta, the weights' sha256) and ``model.safetensors``
     into ``path``. Each is renamed into place whole; a kill between the two renames leaves a pair
     whose checksum disagrees, which loading reports."""
-    from .. import __version__
-
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     tmp_weights, tmp_config = path / (WEIGHTS_NAME + ".tmp"), path / (CONFIG_NAME + ".tmp")

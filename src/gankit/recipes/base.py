@@ -8,16 +8,28 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
+from ..config import recipe_defaults, recipe_entry
 from ..data import ImageData
 from ..errors import GankitError
 from ..losses import AdversarialTerms, loss_keys
+from ..nets import init_weights
 
 
 @dataclass
 class StepOut:
-    """What one step of a recipe returns: a loss per player to minimise, and numbers to log."""
+    """What one step of a recipe returns: a loss per player to minimise, numbers to log, the
+    statistic that feeds r_t (E[sign(D(x_real) - boundary)] of this batch; None when D has no
+    decision boundary or the phase judges no real batch), and tensors handed to the next phase,
+    which receives them in its batch (CycleGAN's D judges the fakes its G step made)."""
     losses: dict[str, Tensor]
     logs: dict[str, Tensor | float] = field(default_factory=dict)
+    rt: Tensor | float | None = None
+    carry: dict[str, Tensor] = field(default_factory=dict)
+
+    @classmethod
+    def judged(cls, losses: dict[str, Tensor], logs: dict) -> "StepOut":
+        """A D step's output whose logs hold metrics.d_stats' numbers: their d/sign_real feeds r_t."""
+        return cls(losses, logs, rt=logs.get("d/sign_real"))
 
 
 @dataclass
@@ -25,7 +37,8 @@ class Phase:
     """One kind of update in an iteration.
 
     repeat: the schedule key giving how many times it runs per iteration ("n_d" or "n_g").
-    batch: "new" draws a fresh batch, "same" reuses the previous phase's batch, "none" passes None.
+    batch: "new" draws a fresh batch, "same" reuses the previous phase's batch (with the previous
+    phase's ``carry`` added), "none" passes None.
     """
     name: str
     fn: Callable[[dict | None], StepOut]
@@ -37,10 +50,11 @@ class Recipe:
     """Base class: holds config, data facts and device; subclasses build nets and define steps."""
 
     augments = False  # whether D's image inputs go through cfg.aug; a recipe that does not refuses --aug
-    offers_loss = False  # whether cfg.loss chooses its adversarial terms (--loss); one that does not refuses the keys
-
+    batch_labels = True  # whether the engine's batches carry the dataset's labels (SGAN draws its own labelled subset)
     def __init__(self, cfg, data: ImageData, device: torch.device):
         self.cfg, self.data, self.device = cfg, data, torch.device(device)
+        # whether cfg.loss chooses its adversarial terms (--loss; the registry's loss_choice); one that does not refuses the keys
+        self.offers_loss = recipe_entry(cfg.recipe)["loss_choice"]
         if cfg.aug.mode != "none" and not (self.augments and data.kind == "image"):
             from . import RECIPES, get_recipe_class
 
@@ -57,8 +71,6 @@ class Recipe:
         """Refuse a key this run would silently ignore. ``rules`` maps a dotted key to (gate key,
         values): the key is read only while the gate holds one of the values, so a change from the
         recipe's default while the gate is closed is a mistake (``model.g_widths`` on a dcgan)."""
-        from ..config import recipe_defaults
-
         def get(tree, dotted):
             for part in dotted.split("."):
                 tree = tree[part]
@@ -72,14 +84,10 @@ class Recipe:
 
     def adversarial_terms(self, pack: int = 1) -> AdversarialTerms:
         """The loss family and D's regularisers that cfg.loss names (for a recipe that offers --loss)."""
-        from ..config import recipe_defaults
-
         return AdversarialTerms(self.cfg.loss, recipe_defaults(self.cfg.recipe)["loss"], pack)
 
     def refuse_loss_choice(self) -> None:
         """A recipe with its own adversarial loss refuses every key that would choose another one."""
-        from ..config import recipe_defaults
-
         defaults = recipe_defaults(self.cfg.recipe).get("loss", {})
         for key in loss_keys():
             if key in defaults and self.cfg.loss[key] != defaults[key]:
@@ -98,6 +106,20 @@ class Recipe:
         """Inputs for the periodic sample grid, fixed for the whole run (own RNG, not the global one)."""
         g = torch.Generator().manual_seed(self.cfg.seed + 12345)
         return {"z": torch.randn(n, self.generator().z_dim, generator=g).to(self.device)}
+
+    def grid_nrow(self, fixed: dict) -> int | None:
+        """Images per row of the sample grid of ``fixed`` (None: a square grid)."""
+        return None
+
+    def domain_classifier(self):
+        """A function images -> classes for the collapse alarms' class coverage, or None: the digit
+        classifier for digit datasets (the dataset says whether it is one)."""
+        if self.data.kind != "image" or self.data.domain != "digits":
+            return None
+        from ..metrics.classifier import default_digit_classifier
+
+        clf = default_digit_classifier(self.cfg.eval.classifier, self.device)
+        return None if clf is None else (lambda x: clf.predict(x.to(self.device)).cpu())
 
     @torch.no_grad()
     def render(self, G: nn.Module, fixed: dict) -> Tensor:
@@ -139,6 +161,18 @@ class Recipe:
         return G.save_pretrained(out_dir)
 
     # --- helpers for subclasses ------------------------------------------------------------
+    def player(self, player: str, net: nn.Module, *, key: str | None = None, init: str | None = None,
+               meta: dict | None = None) -> nn.Module:
+        """A network that ``player`` updates: initialised by ``init`` (a policy of nets/init.py),
+        on the device, with its exported ``meta``, saved in checkpoints as ``key`` (the player's name)."""
+        if init is not None:
+            init_weights(net, init)
+        if meta is not None:
+            net.meta = meta
+        self.nets[key or player] = net.to(self.device)
+        self.players.setdefault(player, []).append(net)
+        return net
+
     def noise(self, n: int) -> Tensor:
         return torch.randn(n, self.cfg.model.z_dim, device=self.device)
 

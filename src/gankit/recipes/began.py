@@ -13,7 +13,6 @@ from __future__ import annotations
 import torch
 
 from ..losses import l1
-from ..nets import init_weights
 from ..nets.began import BEGANDiscriminator, BEGANGenerator
 from .base import Phase, Recipe, StepOut
 
@@ -23,11 +22,9 @@ class BEGAN(Recipe):
         super().__init__(cfg, data, device)
         self.require_kind("image")
         m = cfg.model
-        self.G = init_weights(BEGANGenerator(m.z_dim, m.g_n, data.channels, data.image_size, m.skip), m.init).to(self.device)
-        self.D = init_weights(BEGANDiscriminator(m.h, m.d_n, data.channels, data.image_size, m.skip), m.init).to(self.device)
-        self.G.meta = self.generator_meta("noise", z_dim=m.z_dim, num_classes=0, class_names=None)
-        self.nets = {"G": self.G, "D": self.D}
-        self.players = {"D": [self.D], "G": [self.G]}
+        self.G = self.player("G", BEGANGenerator(m.z_dim, m.g_n, data.channels, data.image_size, m.skip), init=m.init,
+                             meta=self.generator_meta("noise", z_dim=m.z_dim, num_classes=0, class_names=None))
+        self.D = self.player("D", BEGANDiscriminator(m.h, m.d_n, data.channels, data.image_size, m.skip), init=m.init)
         self.k = 0.0
         self.lr_factor = 1.0
         self.prev_mean, self.window_sum, self.window_n = float("inf"), 0.0, 0

@@ -12,4 +12,3 @@ from .gan import AdversarialGAN
 
 class CGAN(AdversarialGAN):
     conditional = True
-    grid_nrow = 10  # sample grids: one column per class (rows of 0..9)

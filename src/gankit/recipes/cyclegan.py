@@ -17,9 +17,8 @@ from torch import Tensor
 
 from ..errors import GankitError
 from ..losses import cycle_loss, d_lsgan, g_lsgan, identity_loss, l1
-from ..nets import init_weights
 from ..nets.translation import CycleGANPair, PatchDiscriminator
-from ..train.monitors import d_stats
+from ..metrics.d_stats import d_stats
 from .base import Phase, StepOut
 from .pix2pix import TranslationRecipe
 
@@ -64,18 +63,14 @@ class CycleGAN(TranslationRecipe):
         m, c = cfg.model, data.channels
         if data.x_b.shape[1] != c:
             raise GankitError(f"CycleGAN needs both domains with the same channels ({c} vs {data.x_b.shape[1]})")
-        self.pair = CycleGANPair(c, m.ngf, m.n_blocks, m.norm)
+        self.pair = self.player("G", CycleGANPair(c, m.ngf, m.n_blocks, m.norm), init=m.init,
+                                meta=self.translate_meta(directions=["AtoB", "BtoA"]))
         self.G, self.F = self.pair.G, self.pair.F
-        self.D_A, self.D_B = (PatchDiscriminator(c, m.ndf, m.d_layers, m.norm) for _ in range(2))
-        for net in (self.pair, self.D_A, self.D_B):
-            init_weights(net, m.init).to(self.device)
-        self.pair.meta = self.translate_meta(directions=["AtoB", "BtoA"])
-        self.nets = {"G": self.pair, "D_A": self.D_A, "D_B": self.D_B}
-        self.players = {"G": [self.pair], "D": [self.D_A, self.D_B]}
+        self.D_A, self.D_B = (self.player("D", PatchDiscriminator(c, m.ndf, m.d_layers, m.norm), key=key, init=m.init)
+                              for key in ("D_A", "D_B"))
         lo = cfg.loss
         self.lam, self.gan_w, self.idt_w = lo.cycle_weight, lo.gan_weight, lo.identity_weight
         self.pool_a, self.pool_b = ImagePool(m.pool_size), ImagePool(m.pool_size)
-        self.fakes: tuple[Tensor, Tensor] | None = None
 
     def generator(self):
         return self.pair
@@ -100,25 +95,19 @@ class CycleGAN(TranslationRecipe):
             idt = identity_loss(a, self.F(a), b, self.G(b))
             loss = loss + self.idt_w * self.lam * idt
             logs["g/identity"] = idt.detach()
-        self.fakes = (fake_a.detach(), fake_b.detach())
-        return StepOut({"G": loss}, logs)
+        return StepOut({"G": loss}, logs, carry={"fake_a": fake_a.detach(), "fake_b": fake_b.detach()})
 
     def d_step(self, batch: dict) -> StepOut:
         a, b = batch["x"], batch["x_b"]
-        fake_a, fake_b = self.pool_a.query(self.fakes[0]), self.pool_b.query(self.fakes[1])
+        fake_a, fake_b = self.pool_a.query(batch["fake_a"]), self.pool_b.query(batch["fake_b"])
         real_b, fake_b_logits = self.D_B(b), self.D_B(fake_b)
         real_a, fake_a_logits = self.D_A(a), self.D_A(fake_a)
         loss = d_lsgan(real_b, fake_b_logits) + d_lsgan(real_a, fake_a_logits)
         # LSGAN targets 0 (fake) and 1 (real): a verdict is the nearer target
         logs = d_stats(torch.cat([real_a, real_b]), torch.cat([fake_a_logits, fake_b_logits]), boundary=0.5)
-        return StepOut({"D": loss}, logs)
+        return StepOut.judged({"D": loss}, logs)
 
     # --- evaluation and samples: A -> B on held-out images -------------------------------------
-    def fixed_inputs(self, n: int) -> dict:
-        n = min(n, 8, len(self.val_data()), self.val_data().x_b.shape[0])
-        self.grid_nrow = n
-        return {"x": self.val_batch(n), "x_b": self.val_batch(n, "x_b")}
-
     @torch.no_grad()
     def render(self, G, fixed: dict) -> Tensor:
         """Rows: A, G(A), F(G(A)), B, F(B), G(F(B))."""

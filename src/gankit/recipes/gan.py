@@ -17,10 +17,9 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import GankitError
-from ..nets import init_weights
 from ..nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from ..nets.mlp import MLPDiscriminator, MLPGenerator
-from ..train.monitors import d_stats
+from ..metrics.d_stats import d_stats
 from .base import Phase, Recipe, StepOut
 
 
@@ -41,7 +40,6 @@ KEY_GATES = {**{f"model.{k}": ("model.arch", ("mlp",)) for k in ("g_widths", "g_
 class AdversarialGAN(Recipe):
     conditional = False
     augments = True
-    offers_loss = True
 
     def __init__(self, cfg, data, device):
         super().__init__(cfg, data, device)
@@ -57,15 +55,11 @@ class AdversarialGAN(Recipe):
                               f"({cfg.train.batch_size}), got {self.pack}")
         if self.pack > 1 and self.conditional:
             raise GankitError(f"model.pack={self.pack}: packing is for unconditional recipes, not '{cfg.recipe}'")
-        self.G, self.D = self.build_nets(m)
-        init_weights(self.G, m.init)
-        init_weights(self.D, m.init)
-        self.G.to(self.device)
-        self.D.to(self.device)
-        self.G.meta = self.generator_meta("points" if data.kind == "points" else "noise", z_dim=m.z_dim,
-                                          num_classes=self.num_classes, class_names=data.class_names if self.num_classes else None)
-        self.nets = {"G": self.G, "D": self.D}
-        self.players = {"D": [self.D], "G": [self.G]}
+        G, D = self.build_nets(m)
+        self.G = self.player("G", G, init=m.init, meta=self.generator_meta(
+            "points" if data.kind == "points" else "noise", z_dim=m.z_dim, num_classes=self.num_classes,
+            class_names=data.class_names if self.num_classes else None))
+        self.D = self.player("D", D, init=m.init)
         self.adv = self.adversarial_terms(self.pack)
         self.boundary = self.adv.boundary
         if cfg.aug.mode == "ada" and self.boundary is None:
@@ -122,7 +116,7 @@ class AdversarialGAN(Recipe):
         if self.aug is not None:
             self.aug.observe(real_logits, self.boundary or 0.0)
             logs["aug/p"] = self.aug.p
-        return StepOut({"D": loss}, logs)
+        return StepOut.judged({"D": loss}, logs)
 
     def score_real_fake(self, real: Tensor, fake: Tensor, y: Tensor | None) -> tuple[Tensor, Tensor]:
         """D's logits on a real and a fake batch. A D without batch statistics gives the same
@@ -147,11 +141,13 @@ class AdversarialGAN(Recipe):
 
     # --- sampling ----------------------------------------------------------------------------
     def fixed_inputs(self, n: int) -> dict:
-        g = torch.Generator().manual_seed(self.cfg.seed + 12345)
-        fixed = {"z": torch.randn(n, self.cfg.model.z_dim, generator=g).to(self.device)}
-        if self.num_classes:  # one row per class
+        fixed = super().fixed_inputs(n)
+        if self.num_classes:  # classes 0..K-1 along each row
             fixed["y"] = (torch.arange(n) % self.num_classes).to(self.device)
         return fixed
+
+    def grid_nrow(self, fixed: dict) -> int | None:
+        return self.num_classes or None  # a conditional grid: one column per class
 
     @torch.no_grad()
     def render(self, G, fixed: dict) -> Tensor:

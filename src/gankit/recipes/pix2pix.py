@@ -17,9 +17,8 @@ from torch import Tensor, nn
 from ..data.translation import eval_split, jitter
 from ..errors import GankitError
 from ..losses import l1
-from ..nets import init_weights
 from ..nets.translation import PatchDiscriminator, UNetGenerator
-from ..train.monitors import d_stats
+from ..metrics.d_stats import d_stats
 from .base import Phase, Recipe, StepOut
 
 
@@ -52,9 +51,11 @@ class TranslationRecipe(Recipe):
         return (x.float() / 127.5 - 1).to(self.device)
 
     def fixed_inputs(self, n: int) -> dict:
-        n = min(n, 8, len(self.val_data()))
-        self.grid_nrow = n
+        n = min(n, 8, len(self.val_data()), self.val_data().x_b.shape[0])
         return {"x": self.val_batch(n), "x_b": self.val_batch(n, "x_b")}
+
+    def grid_nrow(self, fixed: dict) -> int | None:
+        return len(fixed["x"])  # one row each of inputs, outputs, targets
 
     @torch.no_grad()
     def translate(self, G: nn.Module, x: Tensor, batch_size: int = 16) -> Tensor:
@@ -75,7 +76,6 @@ class TranslationRecipe(Recipe):
 
 
 class Pix2Pix(TranslationRecipe):
-    offers_loss = True
 
     def __init__(self, cfg, data, device):
         super().__init__(cfg, data, device)
@@ -85,14 +85,10 @@ class Pix2Pix(TranslationRecipe):
             raise GankitError(f"config key 'model.g_arch' must be unet or encdec, got {m.g_arch!r}")
         if m.d_layers < 0:
             raise GankitError(f"config key 'model.d_layers' must be >= 0 (0/1/3/5 = 1/16/70/286 px), got {m.d_layers}")
-        self.G = UNetGenerator(c, data.x_b.shape[1], num_downs, m.ngf, m.norm, m.dropout, skips=m.g_arch == "unet")
-        self.D = PatchDiscriminator(c + data.x_b.shape[1], m.ndf, m.d_layers, m.norm)
-        for net in (self.G, self.D):
-            init_weights(net, m.init).to(self.device)
-        self.G.meta = self.translate_meta(
-            note="dropout stays active at test time (the paper's only noise source): outputs vary between runs")
-        self.nets = {"G": self.G, "D": self.D}
-        self.players = {"D": [self.D], "G": [self.G]}
+        self.G = self.player("G", UNetGenerator(c, data.x_b.shape[1], num_downs, m.ngf, m.norm, m.dropout,
+                                                skips=m.g_arch == "unet"), init=m.init, meta=self.translate_meta(
+            note="dropout stays active at test time (the paper's only noise source): outputs vary between runs"))
+        self.D = self.player("D", PatchDiscriminator(c + data.x_b.shape[1], m.ndf, m.d_layers, m.norm), init=m.init)
         self.adv = self.adversarial_terms()
         self.gan_w, self.l1_w = cfg.loss.gan_weight, cfg.loss.l1_weight
 
@@ -108,7 +104,7 @@ class Pix2Pix(TranslationRecipe):
         real_logits, fake_logits = self.D(real_in), self.D(fake_in)
         penalty, reg_logs = self.adv.penalty(self.D, real_in, fake_in)
         loss = 0.5 * self.adv.d(real_logits, fake_logits) + penalty  # halved: D learns slower than G (§3.3)
-        return StepOut({"D": loss}, {**d_stats(real_logits, fake_logits, self.adv.boundary), **reg_logs})
+        return StepOut.judged({"D": loss}, {**d_stats(real_logits, fake_logits, self.adv.boundary), **reg_logs})
 
     def g_step(self, batch: dict) -> StepOut:
         x, y = batch["x"], batch["x_b"]

@@ -28,11 +28,10 @@ from ..config import Config, recipe_defaults
 from ..data import Loader, build_dataset, to_float
 from ..errors import GankitError
 from ..losses.semisupervised import feature_matching, sgan_d_unsupervised, sgan_g_nonsaturating, sgan_supervised
-from ..nets import init_weights
 from ..nets.mlp import MLPGenerator
 from ..nets.sgan import NoisyMLPClassifier
-from ..train.averaging import ema_model
-from ..train.monitors import d_stats
+from ..nets.averaging import ema_model
+from ..metrics.d_stats import d_stats
 from .base import Phase, Recipe, StepOut
 
 SUBSET_FILE = "labelled_subset.json"
@@ -57,6 +56,7 @@ UNUSED_GAN_KEYS = ("pack", "d_act", "d_norm", "d_cond", "g_width", "d_width", "g
 
 
 class SGAN(Recipe):
+    batch_labels = False  # the unlabelled stream carries no label; the labelled subset has its own loader
     def __init__(self, cfg, data, device):
         super().__init__(cfg, data, device)
         self.require_kind("image")
@@ -69,8 +69,6 @@ class SGAN(Recipe):
         self.num_classes = data.num_classes
         self.labelled = choose_labelled(data.y, per_class, cfg.seed)
         self.x_lab, self.y_lab = data.x[self.labelled], data.y[self.labelled]
-        # Every other label is dropped from the dataset the engine batches: the unlabelled stream cannot carry one.
-        data.y = None
         tiled = max(1, math.ceil(cfg.train.batch_size / len(self.labelled)))  # Salimans tile L to a full batch
         self.lab_loader = Loader(len(self.labelled) * tiled, cfg.train.batch_size, cfg.seed + 7177)
 
@@ -85,20 +83,16 @@ class SGAN(Recipe):
         shape = (data.channels, data.image_size, data.image_size)
         self.G = MLPGenerator(m.z_dim, shape, m.g_widths, m.g_norm, m.g_first_norm, m.g_act, "tanh")
         self.D = NoisyMLPClassifier(shape, m.d_widths, self.num_classes, m.d_input_noise, m.d_hidden_noise, m.d_weight_norm)
-        init_weights(self.G, m.init)
+        self.player("G", self.G, init=m.init, meta=self.generator_meta("noise", z_dim=m.z_dim, num_classes=0))
         init_batch = torch.randperm(len(data), generator=torch.Generator().manual_seed(cfg.seed))[:500]
-        self.D.init_from_data(to_float(data.x[init_batch]))
-        self.G.to(self.device)
-        self.D.to(self.device)
-        self.G.meta = self.generator_meta("noise", z_dim=m.z_dim, num_classes=0)
-        self.D.meta = self.generator_meta("classifier", num_classes=self.num_classes, class_names=data.class_names,
-                                          labels_per_class=per_class, labelled=len(self.labelled))
-        self.nets = {"G": self.G, "D": self.D}
+        self.D.init_from_data(to_float(data.x[init_batch]))  # weight norm's data-dependent init (Salimans et al.)
+        self.player("D", self.D, meta=self.generator_meta(
+            "classifier", num_classes=self.num_classes, class_names=data.class_names, labels_per_class=per_class,
+            labelled=len(self.labelled)))
         decay = cfg.train.d_ema
         if not 0 <= decay < 1:
             raise GankitError(f"config key 'train.d_ema' must be in [0, 1), got {decay}")
         self.D_avg = ema_model(self.D, decay) if decay else None
-        self.players = {"D": [self.D], "G": [self.G]}
         self.w_unsup = cfg.loss.unsupervised_weight
         self.test = self._test_split() if cfg.eval.metric else None
 
@@ -133,7 +127,7 @@ class SGAN(Recipe):
         logs = d_stats(torch.logsumexp(unl_logits, 1), torch.logsumexp(fake_logits, 1))  # D(x) = sigmoid(lse)
         logs.update({"sgan/loss_supervised": loss_sup.detach(), "sgan/loss_unsupervised": loss_unsup.detach(),
                      "sgan/acc_labelled": (lab_logits.argmax(1) == y_l).float().mean()})
-        return StepOut({"D": loss_sup + self.w_unsup * loss_unsup}, logs)
+        return StepOut.judged({"D": loss_sup + self.w_unsup * loss_unsup}, logs)
 
     def g_step(self, batch: dict | None) -> StepOut:
         n = self.cfg.train.batch_size

@@ -29,7 +29,7 @@ from ..metrics.paired import paired_metrics
 from ..nets import init_weights, load_pretrained
 from ..nets import sr as srnets
 from ..nets.vgg import LAYERS, VGGFeatures, vgg19_weights_file
-from ..train.monitors import d_stats
+from ..metrics.d_stats import d_stats
 from .base import Phase, Recipe, StepOut
 
 CONTENT_CHOICES = ("auto", "mse", *LAYERS)
@@ -117,8 +117,10 @@ class SRRecipe(Recipe):
     def fixed_inputs(self, n: int) -> dict:
         lr, hr = self.val_pairs()
         n = min(n, 8, len(lr))
-        self.grid_nrow = n
         return {"x": lr[:n], "x_b": hr[:n]}
+
+    def grid_nrow(self, fixed: dict) -> int | None:
+        return len(fixed["x"])  # one row each of bicubic inputs, outputs, targets
 
     @torch.no_grad()
     def render(self, G, fixed: dict) -> Tensor:
@@ -151,10 +153,7 @@ def _psnr(mse: Tensor) -> float:
 class SRResNet(SRRecipe):
     def __init__(self, cfg, data, device):
         super().__init__(cfg, data, device)
-        self.G = self.new_generator().to(self.device)
-        self.G.meta = self.upscale_meta(loss="pixel MSE")
-        self.nets = {"G": self.G}
-        self.players = {"G": [self.G]}
+        self.G = self.player("G", self.new_generator(), meta=self.upscale_meta(loss="pixel MSE"))
 
     def phases(self):
         return [Phase("G", self.g_step, repeat="n_g", batch="new")]
@@ -168,16 +167,13 @@ class SRGAN(SRRecipe):
     def __init__(self, cfg, data, device):
         super().__init__(cfg, data, device)
         m, lo = cfg.model, cfg.loss
-        self.G, init_note = self._initial_generator(m.get("init_from"))
-        self.D = init_weights(srnets.SRGANDiscriminator(data.channels, m.ndf), m.init)
-        self.G.to(self.device)
-        self.D.to(self.device)
+        G, init_note = self._initial_generator(m.get("init_from"))
+        self.D = self.player("D", srnets.SRGANDiscriminator(data.channels, m.ndf), init=m.init)
         content_net, label = content_network(lo.content)
         self.content_net = content_net.to(self.device) if content_net is not None else None
         self.adv_w, self.rescale = lo.adv_weight, lo.feature_rescale
-        self.G.meta = self.upscale_meta(loss=f"{label} + {self.adv_w:g} x adversarial", init_from=init_note)
-        self.nets = {"G": self.G, "D": self.D}
-        self.players = {"D": [self.D], "G": [self.G]}
+        self.G = self.player("G", G, meta=self.upscale_meta(loss=f"{label} + {self.adv_w:g} x adversarial",
+                                                            init_from=init_note))
 
     def _initial_generator(self, init_from) -> tuple[nn.Module, str | None]:
         """G starts from a trained SRResNet (its architecture included) when ``model.init_from`` names
@@ -201,7 +197,7 @@ class SRGAN(SRRecipe):
         with torch.no_grad():
             sr = self.G(batch["x"])
         real, fake = self.D(batch["x_b"]), self.D(sr)
-        return StepOut({"D": d_bce(real, fake)}, d_stats(real, fake))
+        return StepOut.judged({"D": d_bce(real, fake)}, d_stats(real, fake))
 
     def content(self, sr: Tensor, hr: Tensor) -> Tensor:
         if self.content_net is None:

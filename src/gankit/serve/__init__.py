@@ -40,14 +40,15 @@ def build_app(gen_dir: str):
     require("gradio", "gankit serve")
     import gradio as gr
 
-    from ..api import check_seed, load_generator, sample, seeded_noise
+    from ..nets import load_pretrained as load_generator
+    from ..nets.uses import Noise, Points, check_seed, sample, seeded_noise, use_of
     from ..data import read_image, to_float
     from ..latent import invert, slerp, vary
     from ..latent.interpolate import generate
 
     G = load_generator(gen_dir)
     meta = G.meta
-    kind = meta.get("kind", "noise")
+    use = use_of(G)
     classes = meta.get("class_names") or []
 
     def shown(fn):
@@ -64,7 +65,7 @@ def build_app(gen_dir: str):
             raise GankitError("upload an image first")
         try:
             img = read_image(path, meta.get("channels") or None,
-                             meta.get("image_size") if kind == "noise" else None)
+                             meta.get("image_size") if use.from_noise else None)
         except GankitError as e:
             raise GankitError(f"not an image: {e}") from None
         return to_float(img)
@@ -74,8 +75,8 @@ def build_app(gen_dir: str):
 
     live = {"trigger_mode": "always_last", "show_progress": "minimal"}
     with gr.Blocks(title="gankit demo") as app:
-        gr.Markdown(f"## gankit: {meta.get('recipe', '?')} generator ({kind}) from `{gen_dir}`")
-        if kind == "points":
+        gr.Markdown(f"## gankit: {meta.get('recipe', '?')} generator ({use.kind}) from `{gen_dir}`")
+        if isinstance(use, Points):
             with gr.Row():
                 seed = gr.Number(value=0, precision=0, label="seed", elem_id="seed")
                 n = gr.Slider(100, 5000, value=2000, step=100, label="points", elem_id="n")
@@ -88,7 +89,7 @@ def build_app(gen_dir: str):
 
             for event in (button.click, seed.change, n.change, app.load):
                 event(points_fn, [seed, n], out, **live)
-        elif kind == "noise":
+        elif isinstance(use, Noise):
             with gr.Row():
                 seed = gr.Number(value=0, precision=0, label="seed", elem_id="seed")
                 label = gr.Dropdown(choices=classes, value=classes[0] if classes else None, label="class",

@@ -172,3 +172,41 @@ def clean_temporary(ckpt_dir: str | Path) -> None:
 def prune(ckpt_dir: str | Path, keep: int) -> None:
     for p in step_checkpoints(ckpt_dir)[:-keep]:
         p.unlink()
+
+
+def write_checkpoint(state: dict, path: Path, last: Path | None) -> None:
+    """save_atomic, whose failure names the last good checkpoint (``last``), which is left intact."""
+    try:
+        save_atomic(state, path)
+    except CheckpointWriteError as e:
+        raise GankitError(f"{e}; last good checkpoint: {last or 'none yet'} (earlier checkpoints are intact)") from None
+
+
+def check_architecture(nets: dict, cfg, path: Path, saved: dict) -> None:
+    """A changed network cannot take the checkpoint's weights: name the first tensor that differs
+    and the config keys that changed."""
+    for name, m in nets.items():
+        mine, theirs = m.state_dict(), saved["nets"].get(name, {})
+        for key in sorted(mine.keys() | theirs.keys()):
+            a, b = mine.get(key), theirs.get(key)
+            if a is not None and b is not None and a.shape == b.shape:
+                continue
+
+            def shape(t):
+                return "absent" if t is None else f"shape {list(t.shape)}"
+            old, new = _flat(saved["config"]), _flat(cfg.to_dict())
+            changed = [f"{k} {old.get(k)} -> {new.get(k)}" for k in sorted(old.keys() | new.keys())
+                       if k.split(".")[0] in ("model", "data") and old.get(k) != new.get(k)]
+            raise GankitError(f"cannot resume from {path}: {name}.{key} is {shape(a)} in this config but "
+                              f"{shape(b)} in the checkpoint" + (f" ({', '.join(changed[:3])})" if changed else "")
+                              + "; a run's networks cannot change on resume")
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out

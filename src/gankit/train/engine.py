@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import errno
-import json
-import math
 import shutil
 import sys
 import time
@@ -15,14 +13,17 @@ from torch import nn
 from ..config import Config, save_config
 from ..data import Batches, build_dataset, save_grid, save_points, to_float
 from ..errors import GankitError
+from ..nets.uses import use_of
 from ..recipes import get_recipe_class
 from . import distributed as D
 from . import runlog
 from .alarms import Alarms
-from .averaging import ema_model
-from .checkpoint import (CheckpointWriteError, clean_temporary, latest_checkpoint, latest_good_checkpoint,
-                         load_checkpoint, prune, save_atomic)
+from .export import export_checkpoint, run_facts, write_model_card
+from ..nets.averaging import ema_model
+from .checkpoint import (check_architecture, clean_temporary, latest_checkpoint, latest_good_checkpoint,
+                         load_checkpoint, prune, write_checkpoint)
 from .monitors import RtWindow
+from .schedule import Schedule
 from .precision import compute_copies, resolve_precision, step_autocast
 
 
@@ -59,7 +60,7 @@ class Trainer:
                 m.to(memory_format=torch.channels_last)
         torch.manual_seed(cfg.seed + 1000 * self.dist.rank)  # different noise per rank
         self.batches = Batches(self.data, t.batch_size, cfg.seed, self.device, self.dist.rank, self.dist.world,
-                               self.recipe.batch_transform())
+                               self.recipe.batch_transform(), labels=self.recipe.batch_labels)
         self.phases = self.recipe.phases()
         t["precision"] = resolve_precision(t.precision, self.device, self.data.kind)  # saved resolved: resume keeps it
         self.autocast = step_autocast(t.precision, self.device, verbose=self.main)
@@ -76,7 +77,9 @@ class Trainer:
         G = self.recipe.generator()
         self.ema = ema_model(G, t.ema) if t.ema > 0 else None
         self.fixed = self.recipe.fixed_inputs(t.sample_n)
-        self.alarms = Alarms(cfg.monitor, classify=self._domain_classifier())
+        self.alarms = Alarms(cfg.monitor, classify=self.recipe.domain_classifier())
+        self.runlog = runlog.RunLog(self.run_dir, self.alarms, enabled=self.main)
+        self.schedule = Schedule(cfg)
         self._alarm_reference: tuple | None = None
         self.rt = RtWindow(cfg.monitor.rt_window)
         self.step = 0
@@ -86,44 +89,15 @@ class Trainer:
         self.seen: dict[str, int] = {}   # with n_d > 1 a D number arrives n_d times per iteration, a G number once
         self.best: float | None = None
         self.best_step: int | None = None
-        self.log_path = self.run_dir / "metrics.jsonl"
-        self.final: dict[str, float] = {}  # the last value of every key logged by this process
-        self.eval_step: int | None = None
-        self.tb = None
+        self.log_path = self.runlog.path
         if self.dist.enabled:
             D.broadcast_state(self.recipe.nets.values())
         if resume:
             self.resume()
 
     # --- helpers --------------------------------------------------------------------------------
-    def _domain_classifier(self):
-        if self.data.kind != "image" or self.cfg.data.name not in ("mnist", "mnist-5k"):
-            return None
-        from ..metrics.classifier import default_digit_classifier
-
-        clf = default_digit_classifier(self.cfg.eval.classifier, self.device)
-        return None if clf is None else (lambda x: clf.predict(x.to(self.device)).cpu())
-
     def generator_for_eval(self) -> nn.Module:
         return self.ema.module if self.ema is not None else self.recipe.generator()
-
-    def repeats(self, key: str, it: int) -> int:
-        t = self.cfg.train
-        if key == "n_d" and ((it < t.n_d_warmup) or (t.n_d_every and it % t.n_d_every == 0)):
-            return t.n_d_warmup_value
-        return t[key]
-
-    def lr_factor(self, it: int) -> float:
-        start = self.cfg.optim.decay_start
-        if start is None or it < start:
-            return 1.0
-        return max(0.0, 1.0 - (it - start) / max(1, self.cfg.train.steps - start))
-
-    def set_lrs(self, it: int) -> None:
-        f = self.lr_factor(it) * self.lr_mult
-        for p, opt in self.opts.items():
-            for group in opt.param_groups:
-                group["lr"] = self.base_lr[p] * f * self.recipe.lr_scale(p)
 
     # --- one update ---------------------------------------------------------------------------
     def run_phase(self, phase, batch: dict | None, want_grad_norm: bool):
@@ -161,41 +135,43 @@ class Trainer:
             try:
                 self.run_dir.mkdir(parents=True, exist_ok=True)
                 clean_temporary(self.ckpt_dir)
-                self.truncate_logs(self.step)
+                self.runlog.truncate(self.step)
                 save_config(cfg, self.run_dir / "config.yaml")
                 for name, text in self.recipe.run_files().items():
                     (self.run_dir / name).write_text(text)
             except OSError as e:
                 raise self.write_error(e) from None
-            self.open_tb()
-            runlog.tb_config(self.tb, (self.run_dir / "config.yaml").read_text())
-            self.write_alarms()
+            self.runlog.open_tb(self.step)
+            runlog.tb_config(self.runlog.tb, (self.run_dir / "config.yaml").read_text())
+            self.runlog.write_alarms()
         from tqdm.auto import tqdm
 
         bar = tqdm(total=t.steps, initial=self.step, disable=None if (t.progress and self.main) else True,
                    dynamic_ncols=True, mininterval=1.0, desc=cfg.recipe)
         self.progress = runlog.Progress(t.steps, self.step, enabled=t.progress and self.main)
-        sample_every = t.sample_every if t.sample_every != "auto" else min(5000, max(1, round(t.steps / 10)))
+        sample_every = self.schedule.sample_every()
         acc, seen = self.acc, self.seen  # saved in checkpoints: a resume's first log line averages the same steps
         t0, imgs0 = time.perf_counter(), 0
         batch = None
         try:
             while self.step < t.steps:
                 it = self.step
-                self.set_lrs(it)
+                self.schedule.set_lrs(self.opts, self.base_lr, it, self.lr_mult, self.recipe.lr_scale)
                 log_now = (it + 1) % t.log_every == 0 or it + 1 == t.steps
                 try:
                     for phase in self.phases:
-                        for _ in range(self.repeats(phase.repeat, it)):
+                        for _ in range(self.schedule.repeats(phase.repeat, it)):
                             if phase.batch == "new":
                                 batch = next(self.batches)
                                 imgs0 += t.batch_size
                             out, norms = self.run_phase(phase, batch if phase.batch != "none" else None, log_now)
+                            if out.carry:
+                                batch = {**(batch or {}), **out.carry}
                             for k, v in {**{f"loss/{p}": l.detach() for p, l in out.losses.items()}, **out.logs, **norms}.items():
                                 acc[k] = acc.get(k, 0.0) + float(v)
                                 seen[k] = seen.get(k, 0) + 1
-                            if "d/sign_real" in out.logs:
-                                self.rt.add(float(out.logs["d/sign_real"]))
+                            if out.rt is not None:
+                                self.rt.add(float(out.rt))
                 except Divergence as e:
                     self.handle_divergence(str(e))
                     continue
@@ -225,14 +201,13 @@ class Trainer:
                     self.evaluate()
                 if self.step % t.ckpt_every == 0 or self.step == t.steps:
                     self.save()
-            if self.tb is not None:
-                runlog.tb_hparams(self.tb, cfg.to_dict(), self.final)
+            if self.runlog.tb is not None:
+                runlog.tb_hparams(self.runlog.tb, cfg.to_dict(), self.runlog.final)
         except OSError as e:  # a log row or sample grid on a full disk or an unwritable directory
             raise self.write_error(e) from None
         finally:
             bar.close()
-            if self.tb is not None:
-                self.tb.close()
+            self.runlog.close()
         if self.dist.enabled:
             D.broadcast_state(self.recipe.nets.values(), params=False)
             diff = D.max_rank_difference(self.recipe.nets.values())
@@ -248,35 +223,10 @@ class Trainer:
 
     # --- side outputs ---------------------------------------------------------------------------------
     def log(self, logs: dict, step: int | None = None) -> None:
-        if not self.main:
-            return
-        step = self.step if step is None else step
-        with open(self.log_path, "a") as f:
-            f.write(json.dumps({"step": step, "time": time.time(), **logs}) + "\n")
-        self.final.update(logs)
-        if "eval/value" in logs:
-            self.eval_step = step
-        if self.tb is not None:
-            for k, v in logs.items():
-                if isinstance(v, (int, float)) and math.isfinite(v):
-                    self.tb.add_scalar(k, v, step)
+        self.runlog.log(logs, self.step if step is None else step)
 
     def alarm(self, message: str) -> None:
-        if not self.main:
-            return
-        from tqdm.auto import tqdm
-
-        tqdm.write(f"gankit: ALARM: {message}")
-        with open(self.log_path, "a") as f:
-            f.write(json.dumps({"step": self.step, "time": time.time(), "alarm": message}) + "\n")
-        self.write_alarms()
-
-    def write_alarms(self) -> None:
-        """alarms.json: the alarms fired so far, oldest first (an empty list while none has)."""
-        (self.run_dir / "alarms.json").write_text(json.dumps(self.alarm_records(), indent=2) + "\n")
-
-    def alarm_records(self) -> list[dict]:
-        return sorted(({"name": k, **v} for k, v in self.alarms.fired.items()), key=lambda a: a["step"])
+        self.runlog.alarm(message, self.step)
 
     @torch.no_grad()
     def save_samples(self) -> None:
@@ -292,12 +242,12 @@ class Trainer:
         if imgs.ndim == 2:
             save_points(imgs, path, reference=self.data.x)
         else:
-            save_grid(imgs, path, nrow=getattr(self.recipe, "grid_nrow", None))
-        if self.tb is not None:
-            runlog.tb_samples(self.tb, path, self.step)
+            save_grid(imgs, path, nrow=self.recipe.grid_nrow(self.fixed))
+        if self.runlog.tb is not None:
+            runlog.tb_samples(self.runlog.tb, path, self.step)
         # collapse is judged on grids of G's draws from noise: a translation or upscaling grid holds
         # inputs, outputs and targets side by side, near one another by design
-        if getattr(self.recipe.generator(), "meta", {}).get("kind") in ("noise", "points"):
+        if use_of(self.recipe.generator()).judged_for_collapse:
             real, *labels = self.alarm_reference(imgs.shape[0])
             if imgs.shape[1:] == real.shape[1:]:
                 for msg in self.alarms.on_samples(self.step, imgs, real, *labels):
@@ -311,9 +261,9 @@ class Trainer:
         classes; otherwise n examples."""
         if self._alarm_reference is None:
             order = torch.randperm(len(self.data.x), generator=torch.Generator().manual_seed(self.cfg.seed))
-            asked = self.fixed.get("y") if getattr(self.recipe, "num_classes", 0) else None
+            asked = self.fixed.get("y")  # a conditional G's grid asks for these classes
             asked = None if asked is None else asked.cpu()
-            y = None if self.data.y is None else self.data.y[order]
+            y = None if self.data.y is None or not self.recipe.batch_labels else self.data.y[order]
             classes = [] if y is None else (y if asked is None else asked).unique().tolist()
             if y is None or len(classes) > 64:
                 real, labels = self.data.x[order[:n]], ()
@@ -372,12 +322,7 @@ class Trainer:
                 "cpu": torch.backends.cpu.get_cpu_capability(), "world": self.dist.world}
 
     def write_checkpoint(self, path: Path) -> None:
-        last = latest_checkpoint(self.ckpt_dir)
-        try:
-            save_atomic(self.state(), path)
-        except CheckpointWriteError as e:
-            raise GankitError(f"{e}; last good checkpoint: {last or 'none yet'} "
-                              "(earlier checkpoints are intact)") from None
+        write_checkpoint(self.state(), path, latest_checkpoint(self.ckpt_dir))
 
     def write_error(self, e: OSError) -> GankitError:
         """One line for a log row, sample grid or export that could not be written."""
@@ -392,8 +337,8 @@ class Trainer:
     def save(self) -> None:
         if not self.main:
             return
-        if self.tb is not None:  # the events up to this step reach the disk with the checkpoint
-            self.tb.flush()
+        if self.runlog.tb is not None:  # the events up to this step reach the disk with the checkpoint
+            self.runlog.tb.flush()
         self.write_checkpoint(self.ckpt_dir / f"step-{self.step:07d}.pt")
         prune(self.ckpt_dir, self.cfg.train.keep_last)
 
@@ -421,27 +366,9 @@ class Trainer:
             print(f"gankit: warning: resuming with {', '.join(changed)} since {path.name} was written: "
                   "the numbers will differ from an uninterrupted run's", file=sys.stderr)
 
-    def check_architecture(self, path: Path, s: dict) -> None:
-        """A changed network cannot take the checkpoint's weights: name the first tensor that differs
-        and the config keys that changed."""
-        for name, m in self.recipe.nets.items():
-            mine, theirs = m.state_dict(), s["nets"].get(name, {})
-            for key in sorted(mine.keys() | theirs.keys()):
-                a, b = mine.get(key), theirs.get(key)
-                if a is not None and b is not None and a.shape == b.shape:
-                    continue
-                def shape(t):
-                    return "absent" if t is None else f"shape {list(t.shape)}"
-                old, new = _flat(s["config"]), _flat(self.cfg.to_dict())
-                changed = [f"{k} {old.get(k)} -> {new.get(k)}" for k in sorted(old.keys() | new.keys())
-                           if k.split(".")[0] in ("model", "data") and old.get(k) != new.get(k)]
-                raise GankitError(f"cannot resume from {path}: {name}.{key} is {shape(a)} in this config but "
-                                  f"{shape(b)} in the checkpoint" + (f" ({', '.join(changed[:3])})" if changed else "")
-                                  + "; a run's networks cannot change on resume")
-
     def load(self, path: Path, s: dict | None = None) -> None:
         s = load_checkpoint(path) if s is None else s
-        self.check_architecture(path, s)
+        check_architecture(self.recipe.nets, self.cfg, path, s)
         for k, m in self.recipe.nets.items():
             m.load_state_dict(s["nets"][k])
         for p, o in self.opts.items():
@@ -465,33 +392,6 @@ class Trainer:
         self.step = s["step"]
         self.weights.invalidate()
 
-    def truncate_logs(self, step: int, keep_alarms: bool = False) -> None:
-        """Drop what was logged after ``step``, which a resume or rollback computes again, and a row
-        a kill cut short: the log then holds each step once, as an uninterrupted run's does."""
-        if self.log_path.is_file():
-            kept = []
-            for line in self.log_path.read_text().splitlines():
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if row.get("step", 0) <= step or (keep_alarms and "alarm" in row):
-                    kept.append(line + "\n")
-            tmp = self.log_path.with_name(self.log_path.name + ".tmp")
-            tmp.write_text("".join(kept))
-            tmp.replace(self.log_path)
-        if (self.run_dir / "alarms.json").is_file() and not keep_alarms:
-            self.write_alarms()
-
-    def open_tb(self) -> None:
-        """TensorBoard hides the events of steps after ``self.step`` that an earlier process wrote."""
-        from torch.utils.tensorboard import SummaryWriter
-
-        if self.tb is not None:
-            self.tb.close()
-        tb_dir = self.run_dir / "tb"
-        self.tb = SummaryWriter(str(tb_dir), purge_step=self.step + 1 if tb_dir.is_dir() else None)
-
     def handle_divergence(self, what: str) -> None:
         """Stop, or roll back to the last good checkpoint at half the learning rates. The rollback
         count, the rates' multiplier and the alarms raised survive the reload, so rollbacks end."""
@@ -504,8 +404,8 @@ class Trainer:
             self.rollbacks, self.lr_mult = rollbacks, lr_mult
             self.alarms.fired = {**self.alarms.fired, **fired}
             if self.main:
-                self.truncate_logs(self.step, keep_alarms=True)
-                self.open_tb()
+                self.runlog.truncate(self.step, keep_alarms=True)
+                self.runlog.open_tb(self.step)
             msg = (f"{what} at step {failing}; rolled back to step {self.step} and halved the learning rates "
                    f"(rollback {self.rollbacks}/{max_rollbacks})")
             self.alarms.on_divergence(failing, msg)
@@ -530,11 +430,10 @@ class Trainer:
         everything is and what to run next."""
         if self.best_step is None:
             gen_dir = self.recipe.export(self.generator_for_eval(), self.run_dir / "generator")
-            from ..hub import run_facts, write_model_card
-            write_model_card(gen_dir, **run_facts(self.run_dir, getattr(latest_checkpoint(self.ckpt_dir), "name", None), self.step))
+            write_model_card(gen_dir, **run_facts(self.run_dir, getattr(latest_checkpoint(self.ckpt_dir), "name", None),
+                                                  self.step))
         else:  # the checkpoint the training metric ranked best
-            from ..api import export
-            gen_dir, _ = export(self.run_dir, self.run_dir / "generator", "best")
+            gen_dir, _ = export_checkpoint(self.run_dir, self.run_dir / "generator", "best")
         summary = self.summary()
         runlog.write_summary(self.run_dir / "summary.json", summary)
         report = None
@@ -551,16 +450,17 @@ class Trainer:
             lines.append(f"  best:       {self.ckpt_dir / 'best.pt'} (step {self.best_step}, {self.cfg.eval.metric} = {self.best:.4g})")
         if report is not None:
             lines.append(f"  report:     {report}")
-        kind = getattr(self.recipe.generator(), "meta", {}).get("kind")
-        lines += ["next:"] + [f"  {c}" for c in runlog.next_commands(self.run_dir, Path(gen_dir), kind, self.cfg.data)]
+        next_commands = use_of(self.recipe.generator()).next_commands(self.run_dir, Path(gen_dir), self.cfg.data)
+        lines += ["next:"] + [f"  {c}" for c in next_commands]
         print("\n".join(lines))
 
     def summary(self) -> dict:
         """The facts of the finished run that its closing message and report show."""
         ev = None
-        if self.eval_step is not None:
-            ev = {"metric": self.cfg.eval.metric, "step": self.eval_step, "value": self.final["eval/value"],
-                  "values": {k[5:]: v for k, v in self.final.items() if k.startswith("eval/") and k != "eval/best"},
+        final = self.runlog.final
+        if self.runlog.eval_step is not None:
+            ev = {"metric": self.cfg.eval.metric, "step": self.runlog.eval_step, "value": final["eval/value"],
+                  "values": {k[5:]: v for k, v in final.items() if k.startswith("eval/") and k != "eval/best"},
                   "best": self.best, "best_step": self.best_step}
         device = str(self.device) + (f" x{self.dist.world}" if self.dist.enabled else "")
         if self.device.type == "cpu":
@@ -571,15 +471,6 @@ class Trainer:
         return {"recipe": self.cfg.recipe, "data": self.cfg.data.name, "steps": self.step,
                 "start_step": self.progress.start_step, "wall_time_s": round(self.progress.elapsed, 2),
                 "device": device, "precision": self.cfg.train.precision,
-                "final": {k: v for k, v in self.final.items() if not k.startswith("eval/")},
-                "eval": ev, "alarms": self.alarm_records()}
+                "final": {k: v for k, v in final.items() if not k.startswith("eval/")},
+                "eval": ev, "alarms": self.runlog.alarm_records()}
 
-
-def _flat(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out

@@ -55,21 +55,6 @@ class Progress:
             print(self.line(step, logs), file=self.stream, flush=True)
 
 
-def next_commands(run_dir: Path, gen_dir: Path, kind: str | None, data: dict) -> list[str]:
-    """What a user runs next on this run's generator, by the kind of generator it is."""
-    data_name = data.get("name") or ""
-    if kind in ("translate", "upscale"):
-        verb = "translate" if kind == "translate" else "upscale"
-        use = f"gankit {verb} {gen_dir} INPUT... -o OUT_DIR"
-        ev = f"gankit eval {run_dir} --metrics paired,fid --split {data.get('eval_split') or 'val'} -n 100"
-    else:
-        use = f"gankit sample {gen_dir} -n 64 -o samples.png"
-        ev = (f"gankit eval {run_dir} --metrics toy2d -n 2500" if kind == "points" else
-              f"gankit eval {run_dir} --metrics mnist-fid,classes -n 2000" if data_name.startswith("mnist") else
-              f"gankit eval {run_dir} --metrics fid,kid -n 2000")
-    return [use, ev, f"tensorboard --logdir {run_dir / 'tb'}"]
-
-
 def summary_lines(s: dict) -> list[str]:
     """The top of the closing message, from the facts ``summary.json`` holds."""
     resumed = f", resumed at step {s['start_step']}" if s["start_step"] else ""
@@ -135,3 +120,75 @@ def tb_hparams(tb, cfg: dict, final: dict) -> None:
         return
     for summary in hparams(_flat(cfg), metrics):
         tb.file_writer.add_summary(summary)
+
+
+class RunLog:
+    """metrics.jsonl, alarms.json and TensorBoard of one run, written by the main process: rows
+    appended as they come, each step once even across resumes and rollbacks (``truncate``)."""
+
+    def __init__(self, run_dir: Path, alarms, enabled: bool):
+        self.run_dir, self.alarms, self.enabled = run_dir, alarms, enabled
+        self.path = run_dir / "metrics.jsonl"
+        self.tb = None
+        self.final: dict[str, float] = {}  # the last value of every key logged by this process
+        self.eval_step: int | None = None
+
+    def log(self, logs: dict, step: int) -> None:
+        if not self.enabled:
+            return
+        with open(self.path, "a") as f:
+            f.write(json.dumps({"step": step, "time": time.time(), **logs}) + "\n")
+        self.final.update(logs)
+        if "eval/value" in logs:
+            self.eval_step = step
+        if self.tb is not None:
+            for k, v in logs.items():
+                if isinstance(v, (int, float)) and math.isfinite(v):
+                    self.tb.add_scalar(k, v, step)
+
+    def alarm(self, message: str, step: int) -> None:
+        if not self.enabled:
+            return
+        from tqdm.auto import tqdm
+
+        tqdm.write(f"gankit: ALARM: {message}")
+        with open(self.path, "a") as f:
+            f.write(json.dumps({"step": step, "time": time.time(), "alarm": message}) + "\n")
+        self.write_alarms()
+
+    def alarm_records(self) -> list[dict]:
+        return sorted(({"name": k, **v} for k, v in self.alarms.fired.items()), key=lambda a: a["step"])
+
+    def write_alarms(self) -> None:
+        """alarms.json: the alarms fired so far, oldest first (an empty list while none has)."""
+        (self.run_dir / "alarms.json").write_text(json.dumps(self.alarm_records(), indent=2) + "\n")
+
+    def truncate(self, step: int, keep_alarms: bool = False) -> None:
+        """Drop what was logged after ``step``, which a resume or rollback computes again, and a row
+        a kill cut short: the log then holds each step once, as an uninterrupted run's does."""
+        if self.path.is_file():
+            kept = []
+            for line in self.path.read_text().splitlines():
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if row.get("step", 0) <= step or (keep_alarms and "alarm" in row):
+                    kept.append(line + "\n")
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            tmp.write_text("".join(kept))
+            tmp.replace(self.path)
+        if (self.run_dir / "alarms.json").is_file() and not keep_alarms:
+            self.write_alarms()
+
+    def open_tb(self, step: int) -> None:
+        """TensorBoard hides the events of steps after ``step`` that an earlier process wrote."""
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.close()
+        tb_dir = self.run_dir / "tb"
+        self.tb = SummaryWriter(str(tb_dir), purge_step=step + 1 if tb_dir.is_dir() else None)
+
+    def close(self) -> None:
+        if self.tb is not None:
+            self.tb.close()

@@ -1,4 +1,4 @@
-"""Weight averaging shared by the engine (EMA of G) and recipes that average another net (SGAN's D)."""
+"""Weight averaging of a network: the engine keeps an EMA of G, SGAN one of its D."""
 from __future__ import annotations
 
 import torch
