@@ -132,3 +132,20 @@ def test_null_defaults_have_types_and_null_needs_a_null_default(override, fragme
     with pytest.raises(GankitError) as e:
         load_config("dcgan", overrides=[override])
     assert fragment in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_dataset_brings_its_protocol_below_the_users_settings():
+    """configs/data/toy2d-ring.yaml (PacGAN's networks and schedule) sits between the recipe's defaults
+    and the user's file, --loss preset and --set; other datasets and recipes are untouched."""
+    from gankit.config import resolve_config
+
+    ring = resolve_config("gan", data="toy2d-ring")
+    assert ring.model.g_widths == [400, 400, 400, 400] and ring.model.z_dim == 2 and ring.train.batch_size == 100
+    assert ring.train.steps == 20000 and ring.optim.decay_start == 10000 and ring.optim.G.lr == 1e-4
+    mine = resolve_config("gan", data="toy2d-ring", steps=500, overrides=["model.z_dim=4", "optim.G.lr=3e-4"])
+    assert (mine.train.steps, mine.model.z_dim, mine.optim.G.lr, mine.model.d_widths) == (500, 4, 3e-4, [200, 200, 200])
+    assert resolve_config("gan", data="toy2d-ring", loss="lsgan").optim.G.lr == 2e-4  # the family's paper rate
+    plain = resolve_config("gan")
+    assert plain.model.g_widths == [128, 256, 512, 1024] and plain.train.steps == 3000
+    saved = resolve_config("gan", overrides=["data.name=toy2d-ring", "data.name=mnist-5k"])
+    assert saved.model.z_dim == 100  # the data layer follows the dataset the run ends up with

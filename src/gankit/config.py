@@ -1,8 +1,10 @@
 """Run configuration: YAML layers with defaults in one place, validated on load.
 
 Layers, later wins: ``configs/defaults.yaml`` -> ``configs/<recipe>.yaml`` (may add keys)
--> a user YAML file -> ``--set key=value`` overrides. Only the first two layers may add
-keys; every later key must already exist, and its value must have the default's type.
+-> the dataset's defaults for the recipe (``configs/data/<name>.yaml``, where one exists)
+-> a user YAML file -> a ``--loss`` preset (``configs/losses/<name>.yaml``) -> ``--set key=value``
+overrides. Only the first two layers may add keys; every later key must already exist, and its
+value must have the default's type.
 """
 from __future__ import annotations
 
@@ -48,6 +50,11 @@ def _plain(d: Any) -> Any:
     if isinstance(d, list):
         return [_plain(v) for v in d]
     return d
+
+
+def cache_dir() -> Path:
+    """``$GANKIT_CACHE`` or ``~/.cache/gankit``: cached classifiers, reference statistics, parsed datasets."""
+    return Path(os.environ.get("GANKIT_CACHE", Path.home() / ".cache" / "gankit"))
 
 
 def _read_packaged(name: str) -> dict:
@@ -234,22 +241,39 @@ def _recipe_layers(name: str, depth: int = 0) -> list[dict]:
 
 def load_config(recipe: str, file: str | Path | None = None, overrides: list[str] | tuple = (),
                 **shortcuts: Any) -> Config:
-    """Resolve a run's configuration. ``shortcuts`` are dotted keys (``data.name``) set last."""
-    cfg = recipe_defaults(recipe)
+    """Resolve a run's configuration. ``shortcuts`` are dotted keys (``data.name``) set last. A
+    dataset with defaults of its own for this recipe (``configs/data/<name>.yaml``) puts them between
+    the recipe's and the user's layers."""
+    user = {}
     if file is not None:
         user = read_yaml(file)
         if user.get("recipe", recipe) != recipe:
             raise GankitError(f"config file {file} is for recipe '{user['recipe']}', not '{recipe}'")
         user.pop("recipe", None)
-        _merge(cfg, user, allow_new=False)
-    for text in overrides:
-        path, value = parse_override(text)
-        _merge(cfg, _nest(path, value), allow_new=False)
-    for dotted, value in shortcuts.items():
-        if value is not None:
-            _merge(cfg, _nest(dotted.split("."), value), allow_new=False)
+    layers = [user] + [_nest(*parse_override(text)) for text in overrides]
+    layers += [_nest(dotted.split("."), value) for dotted, value in shortcuts.items() if value is not None]
+
+    def build(data_layer: dict) -> dict:
+        cfg = recipe_defaults(recipe)
+        for layer in [data_layer, *layers]:
+            _merge(cfg, layer, allow_new=False)
+        return cfg
+
+    cfg = build({})
+    data_layer = data_defaults(cfg["data"]["name"], recipe)
+    if data_layer:
+        cfg = build(data_layer)
     validate(cfg)
     return Config.wrap(cfg)
+
+
+def data_defaults(dataset: Any, recipe: str) -> dict:
+    """The keys a dataset sets for a recipe (``configs/data/<dataset>.yaml``, a section per recipe):
+    the settings its benchmark protocol uses, e.g. PacGAN's networks for the toy mixtures."""
+    path = resources.files(_CONFIG_PKG) / "data" / f"{dataset}.yaml"
+    if not isinstance(dataset, str) or not path.is_file():
+        return {}
+    return (yaml.safe_load(path.read_text()) or {}).get(recipe) or {}
 
 
 def resolve_config(recipe: str = "dcgan", *, data: str | None = None, data_root: str | None = None,
