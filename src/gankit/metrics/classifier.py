@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..config import cache_dir
 from ..nets.classifier import DigitClassifier
-
-
-def cache_dir() -> Path:
-    """``$GANKIT_CACHE`` or ``~/.cache/gankit``: cached classifiers and reference statistics."""
-    return Path(os.environ.get("GANKIT_CACHE", Path.home() / ".cache" / "gankit"))
 
 
 def _shift(x: Tensor, g: torch.Generator) -> Tensor:

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import torch
 
-from .classifier import cache_dir
+from ..config import cache_dir
 
 
 def stats_key(**settings) -> str:
