@@ -252,6 +252,25 @@ def test_corrupt_checkpoint_falls_back_to_the_previous_one(tmp_path, capsys, dam
     C.load_checkpoint(newest)  # rewritten whole
 
 
+def test_a_corrupt_best_checkpoint_does_not_stop_the_export(tmp_path, capsys, monkeypatch):
+    """best.pt damaged after it was written: the finished run exports the newest checkpoint that
+    verifies, with one line naming both, and does not call that generator the best."""
+    finish = Trainer.finish
+
+    def damage_then_finish(self):
+        _flip_a_weight_bit(self.ckpt_dir / "best.pt")
+        finish(self)
+    monkeypatch.setattr(Trainer, "finish", damage_then_finish)
+    run = tmp_path / "r"
+    assert main([*SHORT, "--out", str(run), "--set", "eval.metric=toy2d-modes", "--set", "eval.every=15",
+                 "--set", "eval.n=200"]) == 0
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "best.pt is corrupt" in lines[0] and "step-0000030.pt instead" in lines[0], lines
+    assert "(best, step" not in out and (run / "generator" / "config.json").is_file()
+    gankit.load_generator(run / "generator")
+
+
 def test_resume_refuses_when_no_checkpoint_verifies(tmp_path, capsys):
     run = tmp_path / "r"
     assert main([*SHORT, "--out", str(run)]) == 0

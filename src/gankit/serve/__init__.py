@@ -134,7 +134,7 @@ def build_app(gen_dir: str):
             for event in (embed_btn.click, upload.change):
                 event(embed_fn, [upload, label], [shown_input, recon, err], **live)
         else:  # an image-to-image generator (translation, upscaling)
-            two_way = meta.get("directions") is not None or "CycleGAN" in type(G).__name__
+            two_way = meta.get("directions") is not None  # a CycleGAN pair translates both ways
             with gr.Row():
                 upload = gr.File(label="image to translate", elem_id="upload")
                 direction = gr.Radio(["AtoB", "BtoA"], value="AtoB", label="direction", visible=two_way,

@@ -428,12 +428,14 @@ class Trainer:
     def finish(self) -> None:
         """Export the generator, write summary.json and the report, and say how the run went, where
         everything is and what to run next."""
+        exported_best = False
         if self.best_step is None:
             gen_dir = self.recipe.export(self.generator_for_eval(), self.run_dir / "generator")
             write_model_card(gen_dir, **run_facts(self.run_dir, getattr(latest_checkpoint(self.ckpt_dir), "name", None),
                                                   self.step))
-        else:  # the checkpoint the training metric ranked best
-            gen_dir, _ = export_checkpoint(self.run_dir, self.run_dir / "generator", "best")
+        else:  # the checkpoint the training metric ranked best (the newest that verifies, if it does not)
+            gen_dir, used = export_checkpoint(self.run_dir, self.run_dir / "generator", "auto")
+            exported_best = used == "best.pt"
         summary = self.summary()
         runlog.write_summary(self.run_dir / "summary.json", summary)
         report = None
@@ -445,7 +447,7 @@ class Trainer:
                   f"  samples:    {self.sample_dir}/step-{self.step:07d}.png",
                   f"  curves:     {self.log_path}",
                   f"  checkpoint: {latest_checkpoint(self.ckpt_dir)}",
-                  f"  generator:  {gen_dir}" + (f" (best, step {self.best_step})" if self.best_step is not None else "")]
+                  f"  generator:  {gen_dir}" + (f" (best, step {self.best_step})" if exported_best else "")]
         if self.best_step is not None:
             lines.append(f"  best:       {self.ckpt_dir / 'best.pt'} (step {self.best_step}, {self.cfg.eval.metric} = {self.best:.4g})")
         if report is not None:
