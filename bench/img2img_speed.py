@@ -41,7 +41,7 @@ from gankit.config import load_config  # noqa: E402
 from gankit.data import ImageData, default_data_root  # noqa: E402
 from gankit.data.io import list_images  # noqa: E402
 from gankit.recipes import get_recipe_class  # noqa: E402
-from gankit.train import Trainer  # noqa: E402
+from gankit.api import trainer as build_trainer  # noqa: E402
 
 PRESETS = Path(__file__).resolve().parents[1] / "src" / "gankit" / "configs" / "presets"
 # recipe -> (CPU preset, overrides that make the 128 px, batch 1-4 setting, (warm-up, chunk) iterations)
@@ -65,7 +65,7 @@ class GankitLoop:
     (which leaves out the end-of-chunk checkpoint and sample grid)."""
 
     def __init__(self, recipe: str, precision: str, run_dir: Path):
-        self.trainer = Trainer(config(recipe, [f"train.precision={precision}"]), run_dir)
+        self.trainer = build_trainer(config(recipe, [f"train.precision={precision}"]), run_dir)
         self.precision = self.trainer.cfg.train.precision
         self.channels_last = bool(self.trainer.cfg.train.channels_last)
 

@@ -37,6 +37,7 @@ from common import environment, kind_line, machine_kind, matmul_ceiling, md_tabl
 
 from gankit.config import load_config  # noqa: E402
 from gankit.data import default_data_root  # noqa: E402
+from gankit.api import trainer as build_trainer  # noqa: E402
 from gankit.train import Trainer  # noqa: E402
 from gankit.train.precision import resolve_precision  # noqa: E402
 
@@ -58,7 +59,7 @@ class GankitLoop:
     step, timed by the engine's own speed log (which leaves out the end-of-chunk checkpoint)."""
 
     def __init__(self, recipe: str, batch: int, mnist_root: Path, run_dir: Path):
-        self.trainer = Trainer(gankit_config(recipe, batch, mnist_root, 1, 1_000_000), run_dir)
+        self.trainer = build_trainer(gankit_config(recipe, batch, mnist_root, 1, 1_000_000), run_dir)
         self.precision = self.trainer.cfg.train.precision
 
     def images_per_s(self, iters: int) -> float:
@@ -81,7 +82,7 @@ def _fit(trainer: Trainer) -> None:
 
 def gankit_flops(recipe: str, batch: int, mnist_root: Path) -> float:
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(gankit_config(recipe, batch, mnist_root, 1, 1), Path(tmp) / "run")
+        trainer = build_trainer(gankit_config(recipe, batch, mnist_root, 1, 1), Path(tmp) / "run")
         batch_data = next(trainer.batches)
         with FlopCounterMode(display=False) as fc:
             for phase in trainer.phases:

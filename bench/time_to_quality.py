@@ -30,7 +30,7 @@ from throughput import _fit  # noqa: E402
 from gankit.config import load_config  # noqa: E402
 from gankit.data import default_data_root, load_mnist, to_float  # noqa: E402
 from gankit.metrics import fid_from_features, train_digit_classifier  # noqa: E402
-from gankit.train import Trainer  # noqa: E402
+from gankit.api import trainer as build_trainer  # noqa: E402
 
 
 class RefGenerator(nn.Module):
@@ -107,7 +107,7 @@ class GankitContender:
         cfg = load_config("dcgan", overrides=["data.name=mnist", f"data.root={mnist_root}", "train.report=false",
                                                 "train.progress=false", "train.steps=1000000", "train.sample_every=1000000",
                                                 "train.ckpt_every=1000000", "device=cpu"])
-        self.trainer = Trainer(cfg, Path(self.tmp.name) / "run")
+        self.trainer = build_trainer(cfg, Path(self.tmp.name) / "run")
         self.chunk = 20
 
     def train_for(self, seconds: float) -> float:

@@ -149,3 +149,5 @@ def test_a_dataset_brings_its_protocol_below_the_users_settings():
     assert plain.model.g_widths == [128, 256, 512, 1024] and plain.train.steps == 3000
     saved = resolve_config("gan", overrides=["data.name=toy2d-ring", "data.name=mnist-5k"])
     assert saved.model.z_dim == 100  # the data layer follows the dataset the run ends up with
+    own = resolve_config("gan", data="toy2d-ring", overrides=["data.protocol=false"])
+    assert own.model.g_widths == [128, 256, 512, 1024] and own.train.steps == 3000  # the recipe's own defaults

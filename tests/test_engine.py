@@ -176,12 +176,12 @@ def test_bf16_runs_forward_passes_in_bfloat16_and_keeps_float32_state(tmp_path, 
     """bf16 autocasts the steps' convolutions and matmuls; weights, gradients, Adam's moments and the
     losses stay float32, and the run's saved config names the precision."""
     from gankit.api import resolve_config
-    from gankit.train import Trainer
+    from gankit.api import trainer as build_trainer
 
     cfg = resolve_config("dcgan", data="mnist-5k", steps=2, batch_size=16, overrides=[
         "model.g_width=8", "model.d_width=8", "data.limit=64", "train.report=false", "train.progress=false",
         f"train.precision={precision}"])
-    trainer = Trainer(cfg, tmp_path / "r")
+    trainer = build_trainer(cfg, tmp_path / "r")
     seen = []
     trainer.recipe.D.register_forward_hook(lambda mod, inp, out: seen.append(out.dtype))
     losses = []
@@ -211,13 +211,13 @@ def test_bf16_weight_copies_give_autocasts_numbers(tmp_path, recipe, over):
     which also shows each update's copies are remade (the fused optimizers do not move the
     parameters' version counters)."""
     from gankit.api import resolve_config
-    from gankit.train import Trainer
+    from gankit.api import trainer as build_trainer
     from gankit.train.precision import ComputeCopies, compute_copies
 
     def run(copies: bool, name: str) -> dict:
         cfg = resolve_config(recipe, data="mnist-5k", steps=6, batch_size=16, overrides=[
             *over, "data.limit=128", "train.report=false", "train.progress=false", "train.precision=bf16"])
-        trainer = Trainer(cfg, tmp_path / name)
+        trainer = build_trainer(cfg, tmp_path / name)
         assert isinstance(trainer.weights, ComputeCopies)
         if not copies:
             trainer.weights = compute_copies("fp32", [])  # autocast alone

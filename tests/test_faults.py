@@ -28,7 +28,8 @@ from gankit.train.runlog import RunLog
 
 STEPS = 90
 # ckpt_every is no multiple of log_every: a resume from step 15 must average steps 11-20 for the row at 20
-TINY = ["--batch-size", "32", "--seed", "3", "--set", "model.g_widths=[32,32]", "--set", "model.d_widths=[32]",
+TINY = ["--batch-size", "32", "--seed", "3", "--set", "data.protocol=false", "--set", "model.g_widths=[32,32]",
+        "--set", "model.d_widths=[32]",
         "--set", "data.toy_n=1000", "--set", "train.ckpt_every=15", "--set", "train.log_every=10",
         "--set", "train.keep_last=2", "--set", "train.ema=0.9", "--set", "train.report=false",
         "--set", "train.progress=false"]
@@ -395,7 +396,8 @@ def test_rollback_ends_after_max_rollbacks(tmp_path, capsys):
     signal.alarm(120)
     try:
         code = main(["train", "gan", "--data", "toy2d-ring", "--steps", "60", "--out", str(tmp_path / "r"),
-                     "--set", "train.ckpt_every=5", "--set", "optim.D.name=sgd", "--set", "optim.D.lr=1.0",
+                     "--set", "data.protocol=false", "--set", "train.ckpt_every=5",
+                     "--set", "optim.D.name=sgd", "--set", "optim.D.lr=1.0",
                      "--set", "train.on_nan=rollback", "--set", "train.log_every=1", "--set", "train.report=false",
                      "--set", "train.progress=false"])
     finally:
@@ -417,14 +419,16 @@ def test_rollback_ends_after_max_rollbacks(tmp_path, capsys):
     # the named step is the one that diverges: with on_nan=stop the run stops at that same step
     capsys.readouterr()
     assert main(["train", "gan", "--data", "toy2d-ring", "--steps", "60", "--out", str(tmp_path / "s"),
-                 "--set", "train.ckpt_every=5", "--set", "optim.D.name=sgd", "--set", "optim.D.lr=1.0",
+                 "--set", "data.protocol=false", "--set", "train.ckpt_every=5",
+                 "--set", "optim.D.name=sgd", "--set", "optim.D.lr=1.0",
                  "--set", "train.report=false", "--set", "train.progress=false"]) == 2
     assert f"at step {failing}: training stopped" in capsys.readouterr().err
 
 
 def test_max_rollbacks_bounds_the_retries(tmp_path, capsys):
     assert main(["train", "gan", "--data", "toy2d-ring", "--steps", "60", "--out", str(tmp_path / "r"),
-                 "--set", "train.ckpt_every=5", "--set", "optim.D.name=sgd", "--set", "optim.D.lr=1.0",
+                 "--set", "data.protocol=false", "--set", "train.ckpt_every=5",
+                 "--set", "optim.D.name=sgd", "--set", "optim.D.lr=1.0",
                  "--set", "train.on_nan=rollback", "--set", "train.max_rollbacks=1", "--set", "train.report=false",
                  "--set", "train.progress=false"]) == 2
     out = "".join(capsys.readouterr())

@@ -24,7 +24,6 @@ def fit(recipe: str = "dcgan", *, out: str | Path | None = None, resume: str | P
     ``resume`` continues a run exactly where its last checkpoint stopped (its saved config, plus any
     overrides such as a larger ``steps``). ``out`` may name a run that died before its first
     checkpoint: it starts again in place."""
-    from .train import Trainer
     from .train.checkpoint import step_checkpoints
 
     if resume is not None:
@@ -32,12 +31,26 @@ def fit(recipe: str = "dcgan", *, out: str | Path | None = None, resume: str | P
         saved = run_dir / "config.yaml"
         if not saved.is_file():
             raise GankitError(f"--resume {run_dir}: not a run directory (no config.yaml)")
-        return Trainer(resolve_config(saved=saved, **options), run_dir, resume=True).fit()
+        return trainer(resolve_config(saved=saved, **options), run_dir, resume=True).fit()
     cfg = resolve_config(recipe, **options)
     run_dir = Path(out) if out is not None else default_run_dir(cfg)
     if step_checkpoints(run_dir / "checkpoints") or (run_dir / "checkpoints" / "best.pt").is_file():
         raise GankitError(f"{run_dir} already holds a run; pass --resume {run_dir} or another --out")
-    return Trainer(cfg, run_dir).fit()
+    return trainer(cfg, run_dir).fit()
+
+
+def trainer(cfg: Config, run_dir: str | Path, resume: bool = False):
+    """The engine for a run of ``cfg``: the process group torchrun describes joined, the data and
+    the recipe built (seeded alike on every rank: the same initial weights), handed to the Trainer."""
+    from .data import build_dataset
+    from .recipes import get_recipe_class
+    from .train import Trainer
+    from .train import distributed as D
+
+    dist, device = D.init_from_env(cfg.device)
+    torch.manual_seed(cfg.seed)
+    recipe = get_recipe_class(cfg.recipe)(cfg, build_dataset(cfg.data, cfg.seed), device)
+    return Trainer(recipe, run_dir, resume=resume, dist=dist)
 
 
 def load_generator(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:

@@ -243,7 +243,7 @@ def load_config(recipe: str, file: str | Path | None = None, overrides: list[str
                 **shortcuts: Any) -> Config:
     """Resolve a run's configuration. ``shortcuts`` are dotted keys (``data.name``) set last. A
     dataset with defaults of its own for this recipe (``configs/data/<name>.yaml``) puts them between
-    the recipe's and the user's layers."""
+    the recipe's and the user's layers, unless the user sets ``data.protocol=false``."""
     user = {}
     if file is not None:
         user = read_yaml(file)
@@ -260,7 +260,7 @@ def load_config(recipe: str, file: str | Path | None = None, overrides: list[str
         return cfg
 
     cfg = build({})
-    data_layer = data_defaults(cfg["data"]["name"], recipe)
+    data_layer = data_defaults(cfg["data"]["name"], recipe) if cfg["data"].get("protocol", True) is True else {}
     if data_layer:
         cfg = build(data_layer)
     validate(cfg)
@@ -442,6 +442,14 @@ def check_memory(cfg: dict) -> None:
         raise GankitError(f"config key '{key}' makes networks of at least {params:,} parameters "
                           f"(>= {need / 2 ** 30:.0f} GiB for weights, gradients and optimizer state), more than "
                           f"this machine's {have / 2 ** 30:.0f} GiB of memory; use a smaller value")
+    m, batch = cfg.get("model", {}), (cfg.get("train", {}).get("batch_size") or 1)
+    if m.get("arch") == "mlp":  # a layer's output and its gradient, 4 bytes each, for every sample of a batch
+        width, key = max((w, f"model.{k}") for k in ("g_widths", "d_widths") for w in (m.get(k) or [0]))
+        need = 8 * batch * width
+        if need > have:
+            raise GankitError(f"config key '{key}' makes a layer of {width:,} units whose activations for a batch of "
+                              f"{batch} need >= {need / 2 ** 30:.0f} GiB, more than this machine's "
+                              f"{have / 2 ** 30:.0f} GiB of memory; use a smaller value")
 
 
 def save_config(cfg: dict, path: str | Path) -> None:

@@ -10,21 +10,21 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..config import Config, save_config
-from ..data import Batches, build_dataset, save_grid, save_points, to_float
+from ..config import save_config
+from ..data import Batches, save_grid, save_points, to_float
 from ..errors import GankitError
+from ..nets.averaging import ema_model
 from ..nets.uses import use_of
-from ..recipes import get_recipe_class
+from ..recipes.base import Recipe
 from . import distributed as D
 from . import runlog
 from .alarms import Alarms
 from .export import export_checkpoint, run_facts, write_model_card
-from ..nets.averaging import ema_model
 from .checkpoint import (check_architecture, clean_temporary, latest_checkpoint, latest_good_checkpoint,
                          load_checkpoint, prune, write_checkpoint)
 from .monitors import RtWindow
-from .schedule import Schedule
 from .precision import compute_copies, resolve_precision, step_autocast
+from .schedule import Schedule
 
 
 class Divergence(Exception):
@@ -43,18 +43,16 @@ def build_optimizer(params, o) -> torch.optim.Optimizer:
 
 
 class Trainer:
-    """Runs one training run into ``run_dir`` (see docs/architecture.md for the contract)."""
+    """Runs one training run of a built recipe into ``run_dir`` (see docs/architecture.md for the
+    contract); ``dist`` is the process group the recipe was built in (gankit.api.trainer builds both)."""
 
-    def __init__(self, cfg: Config, run_dir: str | Path, resume: bool = False):
-        self.cfg, self.run_dir = cfg, Path(run_dir)
-        self.dist, self.device = D.init_from_env(cfg.device)
+    def __init__(self, recipe: Recipe, run_dir: str | Path, resume: bool = False, dist: D.DistInfo | None = None):
+        self.recipe, self.cfg, self.data, self.device = recipe, recipe.cfg, recipe.data, recipe.device
+        cfg, self.run_dir = self.cfg, Path(run_dir)
+        self.dist = dist if dist is not None else D.DistInfo()
         self.main = self.dist.is_main
         self.ckpt_dir, self.sample_dir = self.run_dir / "checkpoints", self.run_dir / "samples"
         t = cfg.train
-
-        torch.manual_seed(cfg.seed)  # the same initial weights on every rank
-        self.data = build_dataset(cfg.data, cfg.seed)
-        self.recipe = get_recipe_class(cfg.recipe)(cfg, self.data, self.device)
         if t.channels_last:  # oneDNN/cuDNN convolutions run faster on NHWC; a no-op for MLPs
             for m in self.recipe.nets.values():
                 m.to(memory_format=torch.channels_last)
