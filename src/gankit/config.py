@@ -9,6 +9,7 @@ value must have the default's type.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
 import os
@@ -165,15 +166,10 @@ def _nest(path: list[str], value: Any) -> dict:
     return out
 
 
+@functools.cache
 def recipe_registry() -> dict[str, dict]:
     """The registered recipes (``configs/recipes.yaml``): name -> class, loss_choice, help."""
-    global _REGISTRY
-    if _REGISTRY is None:
-        _REGISTRY = _read_packaged("recipes")
-    return _REGISTRY
-
-
-_REGISTRY: dict | None = None
+    return _read_packaged("recipes")
 
 
 def recipe_entry(recipe: str) -> dict:
@@ -260,7 +256,7 @@ def load_config(recipe: str, file: str | Path | None = None, overrides: list[str
         return cfg
 
     cfg = build({})
-    data_layer = data_defaults(cfg["data"]["name"], recipe) if cfg["data"].get("protocol", True) is True else {}
+    data_layer = data_defaults(cfg["data"]["name"], recipe) if cfg["data"]["protocol"] else {}
     if data_layer:
         cfg = build(data_layer)
     validate(cfg)
@@ -270,8 +266,10 @@ def load_config(recipe: str, file: str | Path | None = None, overrides: list[str
 def data_defaults(dataset: Any, recipe: str) -> dict:
     """The keys a dataset sets for a recipe (``configs/data/<dataset>.yaml``, a section per recipe):
     the settings its benchmark protocol uses, e.g. PacGAN's networks for the toy mixtures."""
+    if not isinstance(dataset, str):
+        return {}
     path = resources.files(_CONFIG_PKG) / "data" / f"{dataset}.yaml"
-    if not isinstance(dataset, str) or not path.is_file():
+    if not path.is_file():
         return {}
     return (yaml.safe_load(path.read_text()) or {}).get(recipe) or {}
 

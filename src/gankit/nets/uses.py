@@ -57,8 +57,9 @@ class Use:
         """What a user runs next on a finished run's generator."""
         return [self.run_command(gen_dir), self.eval_command(run_dir, data), f"tensorboard --logdir {run_dir / 'tb'}"]
 
-    def run_command(self, where) -> str:
-        return f"gankit {self.verb} {where} INPUT... -o OUT_DIR"
+    def run_command(self, where, inputs: str = "INPUT... -o OUT_DIR") -> str:
+        """The command that runs the generator at ``where`` (``inputs``: its files, for image-to-image)."""
+        return f"gankit {self.verb} {where} {inputs}"
 
     def load_code(self) -> list[str]:
         """Python lines after ``G = gankit.load_generator(...)`` in a model card."""
@@ -103,7 +104,7 @@ class Noise(Use):
             return f"gankit eval {run_dir} --metrics mnist-fid,classes -n 2000"
         return f"gankit eval {run_dir} --metrics fid,kid -n 2000"
 
-    def run_command(self, where) -> str:
+    def run_command(self, where, inputs: str = "") -> str:
         return f"gankit sample {where} -n 64 -o samples.png"
 
     def load_code(self) -> list[str]:

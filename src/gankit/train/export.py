@@ -10,7 +10,7 @@ from ..config import Config
 from ..data import build_dataset
 from ..errors import GankitError
 from ..hub import CARD_NAME, SAMPLES_NAME
-from ..nets import read_config
+from ..nets import load_pretrained, read_config
 from ..nets.uses import use_of
 from ..recipes import get_recipe_class
 from .checkpoint import CorruptCheckpoint, latest_good_checkpoint, load_checkpoint
@@ -93,8 +93,6 @@ def write_model_card(folder: str | Path, repo_id: str | None = None, steps: int 
     """README.md (a Hugging Face model card: YAML header, what the generator is, its training
     metric, a sample grid written beside it, how to load it) in an exported generator folder.
     ``grid``: the run's last sample grid, shown for generators that take images (translation)."""
-    from ..nets import load_pretrained
-
     folder = Path(folder)
     cfg = read_config(folder)
     meta, metrics = cfg.get("meta") or {}, dict(metrics or {})
@@ -124,8 +122,7 @@ def write_model_card(folder: str | Path, repo_id: str | None = None, steps: int 
         lines += ["## Samples", "", f"![samples]({SAMPLES_NAME})", ""]
     lines += ["## How to load", "", "```python", "import gankit", "", f'G = gankit.load_generator("{where}")',
               *use.load_code(), "```", "", "```bash"]
-    run = use.run_command(where)
-    lines += [run.replace(" INPUT... -o OUT_DIR", " INPUT.png -o OUT.png"), f"gankit serve {where}", "```", ""]
+    lines += [use.run_command(where, "INPUT.png -o OUT.png"), f"gankit serve {where}", "```", ""]
     path = folder / CARD_NAME
     path.write_text("\n".join(lines))
     return path
