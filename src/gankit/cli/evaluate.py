@@ -16,7 +16,8 @@ def register(sub) -> None:
                                    "generator also asked_class_acc, the share classified as the asked class), diversity "
                                    "(pixel-space spread and nearest-neighbour ratios, no network), stacked "
                                    "(stacked-MNIST modes), toy2d (PacGAN modes), paired (L1/PSNR/SSIM of "
-                                   "translation outputs). Real data: --data/--data-root, default the run's. Inception metrics "
+                                   "translation outputs), labels (outputs that are label maps, snapped to the true maps' colours: pixel "
+                                   "accuracy, class accuracy, class IoU). Real data: --data/--data-root, default the run's. Inception metrics "
                                    "print a time estimate and a progress bar on stderr (need the 'eval' extra).",
                        epilog="Example: gankit eval runs/my-run --metrics fid,kid,pr,classes -n 2000 --json eval.json")
     p.add_argument("target", metavar="TARGET", help="run directory, generator directory, image folder or .npy")

@@ -115,6 +115,28 @@ def facades(cfg, seed: int) -> ImageData:
     return _paired(cfg, seed, "facades")
 
 
+def unpaired_halves(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two disjoint, sorted halves of range(n), drawn from ``seed``: domain A's pairs and domain B's."""
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return perm[:n // 2].sort().values, perm[n // 2:].sort().values
+
+
+@register_dataset("facades-unpaired", "facades as unpaired data: photos (A) of half the train pairs, label maps (B) "
+                                      "of the other half; val stays paired, to score translations")
+def facades_unpaired(cfg, seed: int) -> ImageData:
+    """CycleGAN's labels <-> photos task on facades. In the train split no photo's own label map is in
+    domain B (disjoint halves, drawn from the run's seed), so nothing but the objective can pair them."""
+    if cfg.split != "train":
+        return _paired(cfg, seed, "facades")
+    a, b = load_paired(_root(cfg, "facades"), "train", "AtoB", cfg.get("load_size"), cfg.channels or 3)
+    ia, ib = unpaired_halves(a.shape[0], seed)
+    a, b = a[ia], b[ib]
+    if _direction(cfg) == "BtoA":
+        a, b = b, a
+    return ImageData(x=_limit(a, cfg.limit, seed), x_b=_limit(b, cfg.limit, seed + 1), kind="unpaired",
+                     name="facades-unpaired", extra={"pairs_a": ia.tolist(), "pairs_b": ib.tolist()})
+
+
 @register_dataset("paired-folder", "paired images (--data-root): split/ of AB side-by-side files, or split/A + split/B")
 def paired_folder(cfg, seed: int) -> ImageData:
     if cfg.root is None:

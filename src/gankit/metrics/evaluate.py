@@ -22,6 +22,7 @@ from .coverage import (class_coverage, class_diversity, mean_pairwise_distance, 
                        toy2d_coverage)
 from .distances import fid_from_features, kid, precision_recall
 from .inception import InceptionFeatures, is_fid_inception
+from .labels import label_palette, label_scores
 from .paired import paired_metrics
 from .reference import cached_features, is_cached, real_images
 
@@ -230,8 +231,18 @@ def _paired(ctx):
     return paired_metrics(*ctx.paired_fn())
 
 
+def _labels(ctx):
+    """Outputs that are label maps (photo -> labels) against the true maps, snapped to the colours
+    the true maps use."""
+    if ctx.paired_fn is None:
+        raise GankitError("metric 'labels' needs a translator whose outputs are label maps, and a paired dataset")
+    pred, target = ctx.paired_fn()
+    return label_scores(pred, target, label_palette(target))
+
+
 METRICS = {"fid": _fid, "kid": _kid, "pr": _pr, "mnist-fid": _mnist_fid, "classes": _classes,
-           "diversity": _diversity, "stacked": _stacked, "toy2d": _toy2d, "paired": _paired}
+           "diversity": _diversity, "stacked": _stacked, "toy2d": _toy2d, "paired": _paired,
+           "labels": _labels}
 
 
 IMAGE_METRICS = ("fid", "kid", "pr", "mnist-fid", "classes", "diversity", "stacked")
@@ -272,7 +283,7 @@ def evaluate(ctx: EvalContext, names: list[str]) -> dict:
             raise GankitError(f"metric '{name}' needs at least {MIN_SAMPLES[name]} samples and real images "
                               f"(-n), got {min(len(fake), ctx.n)}")
     by_name = {}
-    for name in sorted(names, key=lambda m: m != "paired"):  # the cheap one that can refuse the data first
+    for name in sorted(names, key=lambda m: m not in ("paired", "labels")):  # the cheap one that can refuse the data first
         by_name[name] = METRICS[name](ctx)
     results = {k: v for name in names for k, v in by_name[name].items()}
     ctx.settings.update({"n_fake": len(fake), "seed": ctx.seed, "dataset": ctx.data_cfg.get("name"),
