@@ -4,11 +4,13 @@ PacGAN's own DCGAN run 78.9 / 4.50, PacDCGAN2 1000.0 / 0.06.
 
 Protocol (VEEGAN / PacGAN): 128,000 training images, each three MNIST train digits drawn at random
 (seeded by the run's seed) as the RGB channels (`--data stacked-mnist`, `data.stacked_n=128000`);
-z of 100 dimensions, batch 64. 26,000 samples are scored: each channel classified by a digit
+z of 100 dimensions, batch 64: D judges 64 inputs per step, so a PacDCGAN2 step draws 128 real
+and 128 generated images and packs them in pairs, as PacGAN's code does. 26,000 samples are scored: each channel classified by a digit
 classifier (bench/common.py trains one once, >= 98% on the MNIST test split), the triple is one of
 1,000 modes; a mode counts as covered with at least one sample (gankit.metrics.stacked_coverage).
 Networks: gankit's `dcgan` recipe (28 px, widths 32, FC layers 256, EMA G), not PacGAN's exact
-ones; PacDCGAN2 is the same with `model.pack=2` (D sees two samples concatenated along channels).
+ones; PacDCGAN2 is the same with `model.pack=2` (D sees two samples concatenated along channels) and
+`train.batch_size=128`.
 
     python bench/stacked_mnist.py                              # both rows x 2 seeds, the dcgan recipe's default steps
     python bench/stacked_mnist.py --steps 20000 --jobs 2       # two rows side by side, one thread each
@@ -37,7 +39,8 @@ from paper_rows import (  # noqa: E402
 MODELS = [("DCGAN", 1, 99.0, 3.4, "VEEGAN's DCGAN (PacGAN's own run: 78.9 / 4.50)"),
           ("PacDCGAN2", 2, 1000.0, 0.06, "PacGAN")]
 PAPER_N, TRAIN_N = 26_000, 128_000
-PROTOCOL = [f"data.stacked_n={TRAIN_N}", "model.z_dim=100", "train.batch_size=64"]
+PROTOCOL = [f"data.stacked_n={TRAIN_N}", "model.z_dim=100"]
+D_BATCH = 64  # D's inputs per step: PacGAN's code feeds 64 packs of m samples (64 m real and 64 m generated)
 
 
 def run_row(spec: dict) -> dict:
@@ -74,7 +77,7 @@ def markdown(rows: list[dict], args, device: str) -> str:
     n_note = "the paper's count" if args.n_samples == PAPER_N else f"NOT the paper's {PAPER_N}"
     per_row = md_table(rows, ["name", "seed", "modes", "kl", "steps", "stopped_by", "train_seconds", "machine_kind", "device"])
     return (f"# gankit vs PacGAN Table 2, stacked MNIST\n\n{kind_line('auto (the recipe default)')}; device "
-            f"{device}.\n{TRAIN_N} training triples, z 100, batch 64; {args.n_samples} samples scored ({n_note}) by "
+            f"{device}.\n{TRAIN_N} training triples, z 100, {D_BATCH} D inputs per step (packs for PacDCGAN2); {args.n_samples} samples scored ({n_note}) by "
             f"the bench digit classifier, channel by channel.\n\n" + md_table(summary, list(summary[0])) +
             "\nPer row:\n\n" + per_row)
 
@@ -105,10 +108,11 @@ def main():
     for name, pack, modes, kl, _ in MODELS:
         if name not in args.models:
             continue
-        over = [*PROTOCOL, f"model.pack={pack}"]
+        over = [*PROTOCOL, f"train.batch_size={D_BATCH * pack}", f"model.pack={pack}"]
         steps = args.steps or default_steps("dcgan", None, "stacked-mnist", over)
         tag = f"steps{steps}-budget{args.budget or 'none'}-n{args.n_samples}-{device.replace(':', '')}"
-        specs += [{"key": f"{name.lower()}-seed{s}-{tag}", "name": name, "pack": pack, "paper_modes": modes,
+        batch = "" if pack == 1 else f"-batch{D_BATCH * pack}"  # rows of 64 samples = 32 packs were keyed without it
+        specs += [{"key": f"{name.lower()}-seed{s}-{tag}{batch}", "name": name, "pack": pack, "paper_modes": modes,
                    "paper_kl": kl, "seed": s, "steps": steps, "budget": args.budget, "chunk": args.chunk,
                    "n_samples": args.n_samples, "device": device, "threads": args.threads, "overrides": over,
                    "mnist_root": str(root), "classifier": str(clf_dir), "rows_dir": str(folder / "rows"),
@@ -117,7 +121,7 @@ def main():
     rows = run_rows(run_row, specs, folder / "rows", args.jobs)
     md = markdown(rows, args, device)
     print(md)
-    write_results("stacked_mnist", {"protocol": {"train_images": TRAIN_N, "z_dim": 100, "batch_size": 64,
+    write_results("stacked_mnist", {"protocol": {"train_images": TRAIN_N, "z_dim": 100, "d_inputs_per_step": D_BATCH,
                                                  "samples": args.n_samples, "sample_seed": "10000 + seed",
                                                  "classifier": str(clf_dir)},
                                     "paper": {m[0]: {"modes": m[2], "kl": m[3], "source": m[4]} for m in MODELS},
