@@ -92,9 +92,7 @@ def run_row(spec: dict) -> dict:
         trained = train_row("cyclegan", None, "facades-unpaired", [*spec["overrides"], *common], spec["seed"],
                             spec["steps"], spec["budget"], spec["chunk"], spec["device"], runs, spec["data_root"])
         G = gankit.load_generator(runs / "generator", spec["device"]).eval()
-        with torch.no_grad():
-            to_labels = torch.cat([G(to_float(photos[i:i + 16]), "AtoB").float() for i in range(0, 100, 16)])
-            to_photos = torch.cat([G(to_float(labels[i:i + 16]), "BtoA").float() for i in range(0, 100, 16)])
+        to_labels, to_photos = outputs_of(G, photos, direction="AtoB"), outputs_of(G, labels, direction="BtoA")
     else:  # pix2pix: one run per direction, each on the paired train split
         outs, trained = {}, {"train_seconds": 0.0}
         for direction in ("AtoB", "BtoA"):

@@ -5,9 +5,9 @@ PacGAN's own DCGAN run 78.9 / 4.50, PacDCGAN2 1000.0 / 0.06.
 Protocol (VEEGAN / PacGAN): 128,000 training images, each three MNIST train digits drawn at random
 (seeded by the run's seed) as the RGB channels (`--data stacked-mnist`, `data.stacked_n=128000`);
 z of 100 dimensions, batch 64: D judges 64 inputs per step, so a PacDCGAN2 step draws 128 real
-and 128 generated images and packs them in pairs, as PacGAN's code does. 26,000 samples are scored: each channel classified by a digit
-classifier (bench/common.py trains one once, >= 98% on the MNIST test split), the triple is one of
-1,000 modes; a mode counts as covered with at least one sample (gankit.metrics.stacked_coverage).
+and 128 generated images and packs them in pairs, as PacGAN's code does. 26,000 samples are scored:
+each channel classified by a digit classifier (bench/common.py trains one once, >= 98% on the MNIST
+test split), the triple is one of 1,000 modes; a mode counts as covered with at least one sample (gankit.metrics.stacked_coverage).
 Networks: gankit's `dcgan` recipe (28 px, widths 32, FC layers 256, EMA G), not PacGAN's exact
 ones; PacDCGAN2 is the same with `model.pack=2` (D sees two samples concatenated along channels) and
 `train.batch_size=128`.
@@ -77,8 +77,9 @@ def markdown(rows: list[dict], args, device: str) -> str:
     n_note = "the paper's count" if args.n_samples == PAPER_N else f"NOT the paper's {PAPER_N}"
     per_row = md_table(rows, ["name", "seed", "modes", "kl", "steps", "stopped_by", "train_seconds", "machine_kind", "device"])
     return (f"# gankit vs PacGAN Table 2, stacked MNIST\n\n{kind_line('auto (the recipe default)')}; device "
-            f"{device}.\n{TRAIN_N} training triples, z 100, {D_BATCH} D inputs per step (packs for PacDCGAN2); {args.n_samples} samples scored ({n_note}) by "
-            f"the bench digit classifier, channel by channel.\n\n" + md_table(summary, list(summary[0])) +
+            f"{device}.\n{TRAIN_N} training triples, z 100, {D_BATCH} D inputs per step (packs for PacDCGAN2); "
+            f"{args.n_samples} samples scored ({n_note}) by the bench digit classifier, channel by channel.\n\n"
+            + md_table(summary, list(summary[0])) +
             "\nPer row:\n\n" + per_row)
 
 

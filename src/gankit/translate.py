@@ -91,12 +91,14 @@ def held_out(G: nn.Module, data_cfg: dict, split: str, n: int):
 
 
 @torch.no_grad()
-def outputs_of(G: nn.Module, x: torch.Tensor, batch_size: int = 16) -> torch.Tensor:
-    """G on uint8 inputs, in batches, as float [-1, 1] on the CPU."""
+def outputs_of(G: nn.Module, x: torch.Tensor, batch_size: int = 16, direction: str | None = None) -> torch.Tensor:
+    """G on uint8 inputs, in batches, as float [-1, 1] on the CPU (``direction``: a CycleGAN pair's)."""
     from .data import to_float
 
     dev = next(G.parameters()).device
-    return torch.cat([G(to_float(x[i:i + batch_size]).to(dev)).float().cpu() for i in range(0, len(x), batch_size)])
+    kwargs = {"direction": direction} if direction is not None else {}
+    return torch.cat([G(to_float(x[i:i + batch_size]).to(dev), **kwargs).float().cpu()
+                      for i in range(0, len(x), batch_size)])
 
 
 def eval_functions(G: nn.Module, data_cfg: dict, split: str, n: int):

@@ -128,11 +128,9 @@ def facades_unpaired(cfg, seed: int) -> ImageData:
     domain B (disjoint halves, drawn from the run's seed), so nothing but the objective can pair them."""
     if cfg.split != "train":
         return _paired(cfg, seed, "facades")
-    a, b = load_paired(_root(cfg, "facades"), "train", "AtoB", cfg.get("load_size"), cfg.channels or 3)
+    a, b = load_paired(_root(cfg, "facades"), "train", _direction(cfg), cfg.get("load_size"), cfg.channels or 3)
     ia, ib = unpaired_halves(a.shape[0], seed)
     a, b = a[ia], b[ib]
-    if _direction(cfg) == "BtoA":
-        a, b = b, a
     return ImageData(x=_limit(a, cfg.limit, seed), x_b=_limit(b, cfg.limit, seed + 1), kind="unpaired",
                      name="facades-unpaired", extra={"pairs_a": ia.tolist(), "pairs_b": ib.tolist()})
 

@@ -48,7 +48,7 @@ def label_palette(maps: Tensor, min_share: float = 1e-4, separation: float = 40.
             modes.append(bins[i])
     centres = torch.stack(modes)
     near = torch.cdist(pure, centres).argmin(1)
-    close = (pure - centres[near]).abs().amax(1) <= 12
+    close = (pure - centres[near]).abs().amax(1) <= 12  # within 1.5 histogram bins of its mode
     colours = torch.stack([pure[close & (near == k)].mean(0) for k in range(len(centres))])
     return colours[sorted(range(len(colours)), key=lambda k: colours[k].round().tolist())]
 
