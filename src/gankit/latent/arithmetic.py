@@ -12,10 +12,10 @@ from ..errors import GankitError
 from .invert import invert
 
 
-def seed_codes(seeds: list[int], z_dim: int) -> Tensor:
+def seed_codes(seeds: list[int], z_dim: int, prior: str = "normal") -> Tensor:
     from ..nets.uses import seeded_noise
 
-    return torch.cat([seeded_noise(1, z_dim, s) for s in seeds])
+    return torch.cat([seeded_noise(1, z_dim, s, prior) for s in seeds])
 
 
 def load_codes(path: Path) -> Tensor:
@@ -50,7 +50,9 @@ def resolve_term(G, spec: str, invert_kwargs: dict | None = None) -> Tensor:
         seeds = [int(s) for s in spec.split(",") if s.strip()]
     except ValueError:
         raise GankitError(f"term '{spec}' is not a folder, a code file (.npy/.safetensors) or seeds like 1,2,3") from None
-    return seed_codes(seeds, G.z_dim)
+    from ..nets.uses import z_prior_of
+
+    return seed_codes(seeds, G.z_dim, z_prior_of(G))
 
 
 def arithmetic(terms: list[tuple[int, Tensor]]) -> tuple[list[Tensor], Tensor]:

@@ -7,6 +7,7 @@ import torch
 from torch import Tensor
 
 from ..errors import GankitError
+from ..nets.uses import draw_z, z_prior_of
 
 
 @dataclass
@@ -41,7 +42,8 @@ def invert(G, images: Tensor, steps: int = 500, restarts: int = 4, lr: float = 0
     if tuple(x.shape[1:]) != expect:
         raise GankitError(f"images are {tuple(x.shape[1:])} but the generator makes {expect} (C x H x W)")
     g = torch.Generator().manual_seed(seed)
-    z = torch.randn(restarts * n, G.z_dim, generator=g).to(device).requires_grad_(True)
+    uniform = z_prior_of(G) == "uniform"
+    z = draw_z(restarts * n, G.z_dim, z_prior_of(G), g, device).requires_grad_(True)
     target = x.repeat(restarts, 1, 1, 1)
     y = torch.full((restarts * n,), label, device=device) if k else None
     opt = torch.optim.Adam([z], lr=lr)
@@ -55,6 +57,9 @@ def invert(G, images: Tensor, steps: int = 500, restarts: int = 4, lr: float = 0
         opt.zero_grad(set_to_none=True)
         per.sum().backward()
         opt.step()
+        if uniform:  # projected: a code outside [-1, 1] is one G never saw
+            with torch.no_grad():
+                z.clamp_(-1.0, 1.0)
         curves.append(per.detach().view(restarts, n))
     with torch.no_grad():
         out = G(z, y)

@@ -28,11 +28,32 @@ def check_seed(seed, name: str = "seed") -> int:
     return seed
 
 
-def seeded_noise(n: int, z_dim: int, seed: int) -> torch.Tensor:
+Z_PRIORS = ("normal", "uniform")
+
+
+def z_prior_of(G: nn.Module) -> str:
+    """The latent prior a generator was trained with, as its meta records it (none recorded: normal)."""
+    return (getattr(G, "meta", None) or {}).get("z_prior", "normal")
+
+
+def draw_z(n: int, z_dim: int, prior: str = "normal", generator: torch.Generator | None = None,
+           device=None) -> torch.Tensor:
+    """n latent codes from ``prior``: "normal" N(0, I), or "uniform" U(-1, 1) per coordinate (BEGAN's
+    and PacGAN's codes; Improved GAN's U(0, 1) is the same up to G's first affine layer). With a
+    ``generator`` the codes are drawn on the CPU from it, then moved to ``device``."""
+    if prior not in Z_PRIORS:
+        raise GankitError(f"latent prior must be one of {', '.join(Z_PRIORS)}, got {prior!r}")
+    where = "cpu" if generator is not None else device
+    z = (torch.randn(n, z_dim, generator=generator, device=where) if prior == "normal"
+         else torch.rand(n, z_dim, generator=generator, device=where).mul_(2).sub_(1))
+    return z if device is None else z.to(device)
+
+
+def seeded_noise(n: int, z_dim: int, seed: int, prior: str = "normal") -> torch.Tensor:
     """n latent codes from ``seed``, drawn one row at a time so that the first k codes do not
     depend on n (PyTorch's vectorised sampler gives a different stream for different sizes)."""
     g = torch.Generator().manual_seed(check_seed(seed))
-    return torch.stack([torch.randn(z_dim, generator=g) for _ in range(n)])
+    return torch.cat([draw_z(1, z_dim, prior, g) for _ in range(n)])
 
 
 class Use:
@@ -89,7 +110,7 @@ class Noise(Use):
         if label is not None and not 0 <= label < k:
             raise GankitError(f"--label must be in 0..{k - 1}, got {label}")
         device = next(G.parameters()).device
-        z_all = seeded_noise(n, G.z_dim, seed)
+        z_all = seeded_noise(n, G.z_dim, seed, z_prior_of(G))
         outs = []
         for i in range(0, n, batch_size):
             b = min(batch_size, n - i)

@@ -13,6 +13,7 @@ from ..data import ImageData
 from ..errors import GankitError
 from ..losses import AdversarialTerms, loss_keys
 from ..nets import init_weights
+from ..nets.uses import draw_z, z_prior_of
 
 
 @dataclass
@@ -105,7 +106,7 @@ class Recipe:
     def fixed_inputs(self, n: int) -> dict:
         """Inputs for the periodic sample grid, fixed for the whole run (own RNG, not the global one)."""
         g = torch.Generator().manual_seed(self.cfg.seed + 12345)
-        return {"z": torch.randn(n, self.generator().z_dim, generator=g).to(self.device)}
+        return {"z": draw_z(n, self.generator().z_dim, z_prior_of(self.generator()), g, self.device)}
 
     def grid_nrow(self, fixed: dict) -> int | None:
         """Images per row of the sample grid of ``fixed`` (None: a square grid)."""
@@ -131,8 +132,7 @@ class Recipe:
         """n unconditional samples on the CPU (for metrics and alarms)."""
         outs = []
         for i in range(0, n, batch_size):
-            z = torch.randn(min(batch_size, n - i), G.z_dim, device=self.device)
-            outs.append(G(z).float().cpu())
+            outs.append(G(draw_z(min(batch_size, n - i), G.z_dim, z_prior_of(G), device=self.device)).float().cpu())
         return torch.cat(outs)
 
     def lr_scale(self, player: str) -> float:
@@ -174,7 +174,8 @@ class Recipe:
         return net
 
     def noise(self, n: int) -> Tensor:
-        return torch.randn(n, self.cfg.model.z_dim, device=self.device)
+        """n codes from the run's latent prior (``model.z_prior``), on the device."""
+        return draw_z(n, self.cfg.model.z_dim, self.cfg.model.get("z_prior", "normal"), device=self.device)
 
     def require_kind(self, *kinds: str) -> None:
         if self.data.kind not in kinds:
@@ -186,5 +187,7 @@ class Recipe:
         d = self.data
         meta = {"kind": kind, "recipe": self.cfg.recipe, "dataset": self.cfg.data.name,
                 "image_size": d.image_size, "channels": d.channels}
+        if "z_dim" in extra:  # a generator from noise: sampling after export draws from the same prior
+            extra = {**extra, "z_prior": self.cfg.model.get("z_prior", "normal")}
         meta.update(extra)
         return meta

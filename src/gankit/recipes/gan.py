@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from ..errors import GankitError
 from ..nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from ..nets.mlp import MLPDiscriminator, MLPGenerator
+from ..nets.uses import draw_z, z_prior_of
 from ..metrics.d_stats import d_stats
 from .base import Phase, Recipe, StepOut
 
@@ -159,7 +160,7 @@ class AdversarialGAN(Recipe):
         for i in range(0, n, batch_size):
             b = min(batch_size, n - i)
             y = torch.arange(i, i + b, device=self.device) % self.num_classes if self.num_classes else None
-            outs.append(G(torch.randn(b, G.z_dim, device=self.device), y).float().cpu())
+            outs.append(G(draw_z(b, G.z_dim, z_prior_of(G), device=self.device), y).float().cpu())
         return torch.cat(outs)
 
     def state_dict(self) -> dict:

@@ -41,14 +41,15 @@ def build_app(gen_dir: str):
     import gradio as gr
 
     from ..nets import load_pretrained as load_generator
-    from ..nets.uses import Noise, Points, check_seed, sample, seeded_noise, use_of
+    from ..nets.uses import Noise, Points, check_seed, sample, seeded_noise, use_of, z_prior_of
     from ..data import read_image, to_float
-    from ..latent import invert, slerp, vary
+    from ..latent import invert, lerp, slerp, vary
     from ..latent.interpolate import generate
 
     G = load_generator(gen_dir)
     meta = G.meta
     use = use_of(G)
+    prior = z_prior_of(G)
     classes = meta.get("class_names") or []
 
     def shown(fn):
@@ -97,14 +98,16 @@ def build_app(gen_dir: str):
                 sigma = gr.Slider(0, 1.5, value=0.0, step=0.05, label="noise sigma (variations)", elem_id="sigma")
             with gr.Row():
                 seed_b = gr.Number(value=1, precision=0, label="interpolate to seed", elem_id="seed_b")
-                t = gr.Slider(0, 1, value=0.0, step=0.05, label="interpolation t (slerp)", elem_id="t")
+                walk_name = "slerp" if prior == "normal" else "lerp"
+                t = gr.Slider(0, 1, value=0.0, step=0.05, label=f"interpolation t ({walk_name})", elem_id="t")
             button = gr.Button("Generate", elem_id="generate")
             out = gr.Image(label="sample", type="pil", elem_id="sample", format="png")
 
             @shown
             def sample_fn(seed, label, sigma, seed_b, t):
                 a, b = check_seed(seed, "seed"), check_seed(seed_b, "interpolate to seed")
-                z = slerp(seeded_noise(1, G.z_dim, a), seeded_noise(1, G.z_dim, b), float(t))
+                walk = slerp if prior == "normal" else lerp  # a straight line stays inside a uniform prior's box
+                z = walk(seeded_noise(1, G.z_dim, a, prior), seeded_noise(1, G.z_dim, b, prior), float(t))
                 if sigma > 0:
                     _, imgs = vary(G, z[0], float(sigma), 9, seed=a, label=class_index(label))
                     return _to_pil(imgs)
