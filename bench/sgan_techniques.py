@@ -4,7 +4,8 @@ of D's weight average at the last step (the raw D's where the average is the tec
 
 Rows: feature matching -> -log D(G(z)); weight normalisation off (plain linear layers, PyTorch's
 init, still scaled from data); Gaussian noise off (input and hidden); D's weight average off (raw D
-tested); Adam's eps 1e-8 instead of the authors' effective 1e-4. The K-logit parametrisation (the
+tested); Adam's eps 1e-8 instead of the authors' effective 1e-4; and one row that adds a technique
+the recipe leaves out, the authors' uniform codes (`model.z_prior=uniform`). The K-logit parametrisation (the
 fake logit fixed at 0) is not a row: a learned (K+1)-th logit only adds a constant shared by all the
 logits, which the softmax ignores (Salimans et al. §5), so there is nothing to measure.
 
@@ -36,6 +37,7 @@ ROWS = {
     "no-noise": ("no Gaussian noise in D", ["model.d_input_noise=0", "model.d_hidden_noise=0"]),
     "no-avg": ("raw D tested (no weight average)", ["train.d_ema=0"]),
     "eps-1e-8": ("Adam eps 1e-8 (PyTorch's) instead of 1e-4", ["optim.D.eps=1e-8", "optim.G.eps=1e-8"]),
+    "uniform-z": ("z ~ U(-1, 1) (the authors' uniform codes) instead of N(0, I)", ["model.z_prior=uniform"]),
 }
 
 
