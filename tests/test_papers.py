@@ -50,3 +50,7 @@ def test_stacked_coverage_counts_modes_and_kl_by_hand():
     assert cov["modes"] == 3 and cov["modes_total"] == 1000 and cov["n"] == 4
     # q = (1/2, 1/4, 1/4) on 3 of 1000 modes: KL = sum q log(1000 q)
     assert math.isclose(cov["kl_uniform"], 0.5 * math.log(500) + 0.5 * math.log(250))
+    # channel 0 holds 1, 1, 4, 7: q = (1/2, 1/4, 1/4) on 3 of 10 digits; so do channels 1 and 2
+    per = 0.5 * math.log(5) + 0.5 * math.log(2.5)
+    assert all(math.isclose(k, per) for k in cov["channel_kl"]) and math.isclose(cov["kl_marginals"], 3 * per)
+    assert cov["channel_histograms"][2] == [0, 0, 0, 2, 0, 0, 1, 0, 0, 1]  # 3, 3, 6, 9

@@ -94,7 +94,7 @@ def run(args) -> int:
         print(f"gankit: warning: {w}", file=sys.stderr)
     width = max(len(k) for k in result["metrics"])
     for k, v in result["metrics"].items():
-        if k != "histogram":
+        if not k.endswith(("histogram", "histograms")):  # the JSON keeps them
             print(f"{k:{width}s}  {v:.6g}" if isinstance(v, float) else f"{k:{width}s}  {v}")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))

@@ -40,14 +40,17 @@ def class_coverage(labels: torch.Tensor, num_classes: int = 10, min_share: float
 @torch.no_grad()
 def stacked_coverage(images: torch.Tensor, classifier, batch_size: int = 2000) -> dict[str, float]:
     """Stacked MNIST (Metz et al. 2017): classify each of the 3 channels as a digit; the triple is
-    one of 1,000 modes. Reports modes covered and KL(mode histogram || uniform)."""
-    modes = []
-    for i in range(0, len(images), batch_size):
-        x = images[i:i + batch_size].float()
-        digits = classifier.predict(x.reshape(-1, 1, *x.shape[-2:])).view(-1, 3)
-        modes.append(digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2])
-    counts = torch.bincount(torch.cat(modes).cpu(), minlength=1000)
+    one of 1,000 modes. Reports modes covered and KL(mode histogram || uniform), and where that KL
+    comes from: ``channel_kl``, each channel's digit histogram against uniform, and ``kl_marginals``,
+    the KL of the product of those histograms (their sum). The rest of kl_uniform is dependence
+    between the channels plus the finite-sample floor (~999 / 2n: 0.019 at n = 26,000)."""
+    digits = torch.cat([classifier.predict(images[i:i + batch_size].float().reshape(-1, 1, *images.shape[-2:]))
+                        .view(-1, 3).cpu() for i in range(0, len(images), batch_size)])
+    counts = torch.bincount(digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2], minlength=1000)
+    channel_kl = [kl_to_uniform(torch.bincount(digits[:, c], minlength=10)) for c in range(3)]
     return {"modes": int((counts > 0).sum()), "modes_total": 1000, "kl_uniform": kl_to_uniform(counts),
+            "channel_kl": channel_kl, "kl_marginals": sum(channel_kl),
+            "channel_histograms": [torch.bincount(digits[:, c], minlength=10).tolist() for c in range(3)],
             "n": len(images)}
 
 
