@@ -119,14 +119,15 @@ def test_hub_ids_load_from_an_offline_cache_and_push_fails_with_one_line(toy_run
     assert code == 2 and "expects a Hub repo id 'user/repo'" in err and not (tmp_path / "gen2").exists()
 
 
-def _translator(path):
+def _translator(path, direction="BtoA"):
     import torch
 
     from gankit.nets.translation import UNetGenerator
 
     torch.manual_seed(0)
     G = UNetGenerator(3, 3, num_downs=3, ngf=8)
-    G.meta = {"kind": "translate", "recipe": "pix2pix", "dataset": "facades", "image_size": 32, "channels": 3}
+    G.meta = {"kind": "translate", "recipe": "pix2pix", "dataset": "facades", "image_size": 32, "channels": 3,
+              "direction": direction}
     return G.save_pretrained(path)
 
 
@@ -140,7 +141,9 @@ def test_a_translators_card_shows_the_runs_grid_and_translate_commands(tmp_path)
     grid = save_grid(torch.rand(3, 3, 32, 32) * 2 - 1, tmp_path / "step-0000100.png")
     card = write_model_card(gen, steps=100, planned_steps=100, checkpoint="step-0000100.pt", grid=grid).read_text()
     assert (gen / "samples.png").read_bytes() == grid.read_bytes() and "![samples](samples.png)" in card
-    assert f"gankit translate {gen} INPUT.png -o OUT.png" in card and "--metrics paired,fid" in card
+    assert f"gankit translate {gen} INPUT.png -o OUT.png" in card and "--metrics paired,fid" in card  # label map -> photo
+    to_labels = write_model_card(_translator(tmp_path / "to-labels", "AtoB"), steps=1).read_text()
+    assert "--metrics labels,paired" in to_labels  # photo -> label map: scored by label accuracy
     assert "No metric was measured during training." in card
     (gen / "samples.png").unlink()
     assert "## Samples" not in write_model_card(gen).read_text()  # no grid, no image: nothing invented

@@ -92,7 +92,8 @@ def test_unpaired_facades_never_pairs_a_photo_with_its_own_label(facades_root):
 
 def test_eval_scores_a_cyclegan_on_unpaired_facades_by_its_label_maps(facades_root, tmp_path, capsys):
     """The CLI path: a few CycleGAN steps on `facades-unpaired`, then `gankit eval --metrics labels`
-    reads the held-back val pairs and scores G(photo) against the true label maps."""
+    reads the held-back val pairs and scores G(photo) against the true label maps, run as the end of
+    training suggests it."""
     import json
 
     from gankit.cli.main import main
@@ -102,8 +103,10 @@ def test_eval_scores_a_cyclegan_on_unpaired_facades_by_its_label_maps(facades_ro
           "--out", str(run), "--set", "data.load_size=72", "--set", "data.crop_size=64", "--set", "model.ngf=4",
           "--set", "model.ndf=4", "--set", "model.n_blocks=1", "--set", "train.report=false",
           "--set", "train.progress=false"])
+    hinted = [ln.strip() for ln in capsys.readouterr().out.splitlines() if ln.strip().startswith("gankit eval")]
+    assert hinted == [f"gankit eval {run} --metrics labels,paired --split val -n 100"]  # what training says to run next
     out = tmp_path / "eval.json"
-    main(["eval", str(run), "--metrics", "labels,paired", "--split", "val", "-n", "100", "--json", str(out)])
+    main([*hinted[0].split()[1:], "--json", str(out)])
     m = json.loads(out.read_text())["metrics"]
     assert m["label_colours"] == 12
     assert 0 <= m["pixel_accuracy"] <= 1 and 0 <= m["class_iou"] <= m["class_accuracy"] <= 1

@@ -41,6 +41,21 @@ def _direction(cfg) -> str:
     return d
 
 
+# datasets with label maps on one side (flat colours, one per class), scored by `gankit eval --metrics labels`
+LABEL_MAP_SIDE = {"facades": "B", "facades-unpaired": "B"}
+UNPAIRED_HELD_OUT = ("horse2zebra", "unpaired-folder")  # no targets to compare outputs with, only a domain
+
+
+def eval_metrics_for(data: dict) -> str:
+    """The `gankit eval --metrics` that fit a translator trained on ``data`` (a run's data config):
+    label accuracy where it outputs label maps (FID of label maps says little), FID alone where the
+    held-out split has no pairs, else the paired scores and FID."""
+    target = "B" if (data.get("direction") or "AtoB") == "AtoB" else "A"
+    if LABEL_MAP_SIDE.get(data.get("name")) == target:
+        return "labels,paired"
+    return "fid" if data.get("name") in UNPAIRED_HELD_OUT else "paired,fid"
+
+
 def load_paired(root: str | Path, split: str, direction: str = "AtoB", size: int | None = None,
                 channels: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
     """(inputs, targets) uint8 from ``root/split``: AB side-by-side images, or ``A/`` + ``B/`` folders."""

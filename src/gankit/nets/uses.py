@@ -71,8 +71,12 @@ class Use:
     def sample(self, G: nn.Module, n: int, seed: int = 0, label: int | None = None, batch_size: int = 256):
         raise GankitError(f"this generator takes images, not noise: use `gankit {self.verb}`")
 
+    def metrics_for(self, data: dict) -> str:
+        """What `gankit eval` measures on this generator when it was trained on ``data`` (a data config)."""
+        return self.card_metrics
+
     def eval_command(self, run_dir: Path, data: dict) -> str:
-        return f"gankit eval {run_dir} --metrics {self.card_metrics} -n 2000"
+        return f"gankit eval {run_dir} --metrics {self.metrics_for(data)} -n 2000"
 
     def next_commands(self, run_dir: Path, gen_dir: Path, data: dict) -> list[str]:
         """What a user runs next on a finished run's generator."""
@@ -156,12 +160,20 @@ class Translate(Use):
     kind, verb, card_metrics = "translate", "translate", "paired,fid"
     scales = False  # outputs at the input's size
 
+    def metrics_for(self, data: dict) -> str:
+        from ..data.translation import eval_metrics_for
+
+        return eval_metrics_for(data)
+
     def eval_command(self, run_dir: Path, data: dict) -> str:
-        return f"gankit eval {run_dir} --metrics paired,fid --split {data.get('eval_split') or 'val'} -n 100"
+        return f"gankit eval {run_dir} --metrics {self.metrics_for(data)} --split {data.get('eval_split') or 'val'} -n 100"
 
 
 class Upscale(Translate):
-    kind, verb, card_metrics, scales = "upscale", "upscale", "paired", True
+    kind, verb, card_metrics, scales = "upscale", "upscale", "paired,fid", True
+
+    def metrics_for(self, data: dict) -> str:  # outputs are HR images of the input side, whatever the dataset
+        return self.card_metrics
 
 
 USES: dict[str, Use] = {u.kind: u for u in (Noise(), Points(), Translate(), Upscale())}

@@ -117,7 +117,8 @@ def write_model_card(folder: str | Path, repo_id: str | None = None, steps: int 
                                                       for k, v in metrics.items()]
     else:
         lines.append("No metric was measured during training.")
-    lines += ["", f"Measure more with `gankit eval {where} --metrics {use.card_metrics}`.", ""]
+    card_data = {"name": meta.get("dataset"), "direction": meta.get("direction")}
+    lines += ["", f"Measure more with `gankit eval {where} --metrics {use.metrics_for(card_data)}`.", ""]
     if has_samples:
         lines += ["## Samples", "", f"![samples]({SAMPLES_NAME})", ""]
     lines += ["## How to load", "", "```python", "import gankit", "", f'G = gankit.load_generator("{where}")',
