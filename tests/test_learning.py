@@ -10,7 +10,7 @@ from gankit.metrics import class_diversity
 @pytest.mark.slow
 def test_the_readme_ring_command_covers_the_ring(tmp_path, one_thread):
     """`gankit train gan --data toy2d-ring` as the README writes it (its defaults: configs/data/
-    toy2d-ring.yaml, PacGAN's networks, 10,000 steps), last checkpoint, PacGAN's scoring."""
+    toy2d-ring.yaml, PacGAN's networks, 20,000 steps), last checkpoint, PacGAN's scoring."""
     from gankit.cli.main import main
 
     assert main(["train", "gan", "--data", "toy2d-ring", "--out", str(tmp_path / "ring"),
