@@ -30,7 +30,8 @@ def default_steps(recipe: str, loss: str | None, data: str, overrides: list[str]
 
 
 def train_row(recipe: str, loss: str | None, data: str, overrides: list[str], seed: int, steps: int,
-              budget: float | None, chunk: int, device: str, run_dir: Path, mnist_root: str) -> dict:
+              budget: float | None, chunk: int, device: str, run_dir: Path, mnist_root: str | None,
+              config_file: Path | None = None) -> dict:
     """Train (or resume) ``run_dir`` in chunks of ``chunk`` steps until ``steps`` are done or the
     training time passes ``budget`` seconds (checked between chunks: a row overshoots by at most one
     chunk). The training time of earlier, interrupted calls is kept in ``bench_state.json``."""
@@ -49,7 +50,7 @@ def train_row(recipe: str, loss: str | None, data: str, overrides: list[str], se
             gankit.fit(resume=run_dir, steps=target, device=device)
         else:  # a first call, or one killed before its first checkpoint: start again in place
             gankit.fit(recipe, loss=loss, data=data, data_root=mnist_root, steps=target, seed=seed, device=device,
-                       out=run_dir, overrides=over)
+                       out=run_dir, config_file=config_file, overrides=over)
         state = {"seconds": state["seconds"] + time.perf_counter() - t0, "step": target}
         state_path.write_text(json.dumps(state))
     return {"steps": state["step"], "train_seconds": round(state["seconds"], 1), "steps_asked": steps,

@@ -1,25 +1,29 @@
-"""x4 super-resolution: bicubic vs SRResNet vs SRGAN (Ledig et al. 2017) on held-out whole images,
-scored with PSNR and SSIM (against the HR images) and FID (Inception features of the 4x outputs vs the
-HR images), plus a strip of centre crops (rows: LR input enlarged by nearest neighbour, bicubic,
-SRResNet, SRGAN, HR).
+"""x4 super-resolution, the perception-distortion point of Ledig et al. 2017: SRResNet (pixel MSE) has
+the higher PSNR and SSIM, SRGAN (initialised from it, content + adversarial loss) the lower FID and
+KID. Scored on held-out whole photos: facades val (100) and horse2zebra test (120 horses and 140
+zebras, photos the models never trained on), plus a strip of centre crops (rows: LR input enlarged
+by nearest neighbour, bicubic, SRResNet, the same-budget control, SRGAN, HR).
 
-    python bench/sr_compare.py                                   # facades photos, CPU-sized budget
-    python bench/sr_compare.py --sr-steps 2000 --gan-steps 1000  # longer
-    python bench/sr_compare.py --only srgan-adv0                 # add the no-adversarial control run
-    python bench/sr_compare.py --table                           # re-score the saved runs only
+    python bench/sr_compare.py                                 # facades photos, the CPU budget below
+    python bench/sr_compare.py --max-sr-steps 20000 --gan-steps 4000
+    python bench/sr_compare.py --table                         # score the finished runs again
 
-SRResNet trains with pixel MSE from scratch; SRGAN starts from that SRResNet and trains --gan-steps more
-with content + --adv-weight x adversarial loss; `--only srgan-adv0` adds the control, the same SRGAN steps
-with the adversarial weight 0 (it tells what the extra steps alone do). Results: bench/results/sr_compare.{json,md} and
-sr_compare_strip.png. FID on ~100 images is biased upwards; compare rows only.
+1. SRResNet trains with pixel MSE in chunks of --check-every steps, its val PSNR (the first --val-n
+   facades val images, the recipe's own `val_psnr`) read after each chunk, until a chunk gains less
+   than --plateau-db or --max-sr-steps are done: trained to a plateau, not stopped early.
+2. From that SRResNet, two runs of --gan-steps each with the srgan recipe and the same schedule:
+   SRGAN (content + --adv-weight x non-saturating adversarial loss) and the control (adversarial
+   weight 0: the same extra steps of pixel MSE, D trained but unused). SRGAN and the control have
+   the same total budget, so a difference between them is the adversarial term's.
+Runs live in bench/results/sr_compare/runs/ and resume where they stopped; a finished stage is
+skipped. Results: bench/results/sr_compare.{json,md} and sr_compare_strip.png. FID on 100-260 images
+is biased upwards; KID (unbiased, mean over subsets) is the number to compare rows with.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -27,114 +31,161 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, environment, md_table, write_results  # noqa: E402
+from paper_rows import train_row  # noqa: E402
 
 PRESETS = Path(__file__).resolve().parents[1] / "src/gankit/configs/presets"
-RUNS = Path("/tmp/gankit-bench/sr_compare")
-SPLITS = {"facades": "val", "horse2zebra": "test", "mnist": "test"}
-MODELS = ("srresnet", "srgan", "srgan-adv0")
+RUNS = RESULTS / "sr_compare" / "runs"
+# held-out photo sets: (name, data config, split)
+SETS = {"facades-val": ({"name": "facades", "direction": "AtoB"}, "val"),
+        "horse2zebra-test": [({"name": "horse2zebra", "direction": "AtoB"}, "test"),
+                             ({"name": "horse2zebra", "direction": "BtoA"}, "test")]}
+MODELS = ("srresnet", "control", "srgan")
 
 
-def train(args) -> dict:
-    from gankit.api import fit
+def common_overrides(args) -> list[str]:
+    return [f"data.crop_size={args.crop}", f"model.ngf={args.ngf}", f"model.n_blocks={args.blocks}",
+            f"train.batch_size={args.batch}", "data.eval_split=val", f"eval.n={args.val_n}", *args.extra]
 
-    common = [f"data.name={args.data}", f"data.crop_size={args.crop}", f"model.ngf={args.ngf}",
-              f"model.n_blocks={args.blocks}", f"train.batch_size={args.batch}", "train.progress=false",
-              "train.report=false", f"data.eval_split={args.split}", *args.extra]
-    if args.data_root:
-        common.append(f"data.root={args.data_root}")
-    times = {}
-    for name, recipe, steps, over in (
-            ("srresnet", "srresnet", args.sr_steps, [f"optim.G.lr={args.lr}"]),
-            ("srgan", "srgan", args.gan_steps, [f"model.init_from={RUNS / 'srresnet'}", f"model.ndf={args.ndf}",
-                                                f"loss.adv_weight={args.adv_weight}",
-                                                f"optim.decay_start={args.gan_steps // 2}"]),
-            ("srgan-adv0", "srgan", args.gan_steps, [f"model.init_from={RUNS / 'srresnet'}", f"model.ndf={args.ndf}",
-                                                     "loss.adv_weight=0", f"optim.decay_start={args.gan_steps // 2}"])):
-        if name not in args.only:
-            continue
-        if (RUNS / name).exists():
-            shutil.rmtree(RUNS / name)
-        every = max(1, steps // 4)
-        t0 = time.perf_counter()
-        fit(recipe, out=RUNS / name, steps=steps, config_file=PRESETS / f"{recipe}-facades-cpu.yaml",
-            overrides=common + over + [f"train.sample_every={every}", f"train.ckpt_every={steps}"])
-        times[name] = {"steps": steps, "train_s": round(time.perf_counter() - t0, 1)}
-    return times
+
+def last_eval(run_dir: Path) -> float:
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return [r["eval/val_psnr"] for r in rows if "eval/val_psnr" in r][-1]
+
+
+def train_srresnet(args) -> dict:
+    """SRResNet in chunks until val PSNR plateaus; the curve is kept in the run's plateau.json."""
+    run, path = RUNS / "srresnet", RUNS / "srresnet" / "plateau.json"
+    state = json.loads(path.read_text()) if path.is_file() else {"curve": [], "done": False}
+    over = [*common_overrides(args), f"optim.G.lr={args.lr}", "eval.metric=recipe:val_psnr", "eval.best_mode=max",
+            f"eval.every={args.check_every}"]
+    info = {}
+    while not state["done"]:
+        target = (state["curve"][-1]["step"] if state["curve"] else 0) + args.check_every
+        info = train_row("srresnet", None, "facades", over, args.seed, target, None, args.check_every, "cpu", run,
+                         None, config_file=PRESETS / "srresnet-facades-cpu.yaml")
+        state["curve"].append({"step": target, "val_psnr": last_eval(run), "train_s": info["train_seconds"]})
+        c = state["curve"]
+        gain = c[-1]["val_psnr"] - c[-2]["val_psnr"] if len(c) > 1 else float("inf")
+        print(f"srresnet step {target}: val PSNR {c[-1]['val_psnr']:.3f} dB (gain {gain:+.3f})", flush=True)
+        state["done"] = gain < args.plateau_db or target >= args.max_sr_steps
+        state["stopped_by"] = "plateau" if gain < args.plateau_db else "max steps"
+        path.write_text(json.dumps(state, indent=1))
+    c = state["curve"]
+    return {"steps": c[-1]["step"], "train_s": c[-1]["train_s"], "curve": c, "stopped_by": state.get("stopped_by")}
+
+
+def train_gan_stage(args, name: str, adv_weight: float) -> dict:
+    over = [*common_overrides(args), f"model.init_from={RUNS / 'srresnet' / 'generator'}", f"model.ndf={args.ndf}",
+            f"loss.adv_weight={adv_weight}", f"optim.decay_start={args.gan_steps // 2}"]
+    info = train_row("srgan", None, "facades", over, args.seed, args.gan_steps, None, args.chunk, "cpu", RUNS / name,
+                     None, config_file=PRESETS / "srgan-facades-cpu.yaml")
+    return {"steps": info["steps"], "train_s": info["train_seconds"]}
+
+
+def held_out_set(gen, spec, limit: int) -> tuple[torch.Tensor, torch.Tensor]:
+    from gankit.translate import held_out
+
+    parts = [held_out(gen, cfg, split, limit)[:2] for cfg, split in (spec if isinstance(spec, list) else [spec])]
+    return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
 
 
 @torch.no_grad()
-def score(args, times: dict) -> None:
+def score(args, stages: dict) -> None:
     from gankit.api import load_generator
     from gankit.data import save_grid, to_float
     from gankit.data.sr import bicubic_up
-    from gankit.metrics import InceptionFeatures, fid_from_features, paired_metrics
+    from gankit.metrics import InceptionFeatures, fid_from_features, kid, paired_metrics
     from gankit.metrics.reference import cached_features
-    from gankit.translate import held_out, outputs_of
+    from gankit.translate import outputs_of
 
     gens = {n: load_generator(RUNS / n / "generator") for n in MODELS if (RUNS / n / "generator").is_dir()}
-    lr_u8, hr_u8, _, _ = held_out(gens["srresnet"], {"name": args.data, "root": args.data_root}, args.split, args.n)
-    lr, hr = to_float(lr_u8), to_float(hr_u8)
-    outs = {"bicubic": bicubic_up(lr, 4)}
-    outs.update({n: outputs_of(G, lr_u8, batch_size=8) for n, G in gens.items()})
     net = InceptionFeatures()
-    real = cached_features({"data": args.data, "split": args.split, "sr_hr": list(hr.shape), "n": len(hr),
-                            "extractor": net.sha256}, lambda: net(hr).numpy())
-    old = json.loads((RESULTS / "sr_compare.json").read_text()) if (RESULTS / "sr_compare.json").is_file() else {}
-    times = {**{r["model"]: {"steps": r.get("steps"), "train_s": r.get("train_s")} for r in old.get("rows", [])}, **times}
-    rows = []
-    for name, out in outs.items():
-        row = {"model": name, **times.get(name, {}), **paired_metrics(out, hr), "fid": fid_from_features(real, net(out).numpy())}
-        if name in gens:
-            row["loss"] = gens[name].meta.get("loss")
-        rows.append(row)
-        print(json.dumps(row))
-    by = {r["model"]: r for r in rows}
-    checks = {"SRResNet PSNR > bicubic PSNR": by["srresnet"]["psnr"] > by["bicubic"]["psnr"],
-              "SRGAN FID < SRResNet FID": by["srgan"]["fid"] < by["srresnet"]["fid"]}
-    if "srgan-adv0" in by:
-        checks["SRGAN FID < the same steps without the adversarial term"] = by["srgan"]["fid"] < by["srgan-adv0"]["fid"]
-    c, k = hr.shape[-1] // 2, args.strip_crop // 2
-    crop = lambda x: x[:args.strip_n, :, c - k:c + k, c - k:c + k]  # noqa: E731
-    nearest = F.interpolate(lr, scale_factor=4, mode="nearest")
-    strip = torch.cat([crop(nearest), *(crop(o) for o in outs.values()), crop(hr)])
+    rows, strip = [], None
+    for set_name, spec in SETS.items():
+        lr_u8, hr_u8 = held_out_set(gens["srresnet"], spec, args.limit)
+        lr, hr = to_float(lr_u8), to_float(hr_u8)
+        outs = {"bicubic": bicubic_up(lr, 4), **{n: outputs_of(G, lr_u8, batch_size=8) for n, G in gens.items()}}
+        real = cached_features({"sr_set": set_name, "sr_hr": list(hr.shape), "extractor": net.sha256, "n": len(hr)},
+                               lambda: net(hr).numpy())
+        for name, out in outs.items():
+            f = net(out).numpy()
+            k = kid(real, f, subsets=100, subset_size=min(100, len(hr)))
+            row = {"set": set_name, "n": len(hr), "model": name, **stages.get(name, {}), **paired_metrics(out, hr),
+                   "fid": fid_from_features(real, f), "kid_x1000": 1000 * k["kid"], "kid_std_x1000": 1000 * k["kid_std"]}
+            row.pop("curve", None)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+        if strip is None:  # the strip shows the first set
+            c, h = hr.shape[-1] // 2, args.strip_crop // 2
+            crop = lambda x: x[:args.strip_n, :, c - h:c + h, c - h:c + h]  # noqa: E731
+            strip = torch.cat([crop(F.interpolate(lr, scale_factor=4, mode="nearest")),
+                               *(crop(o) for o in outs.values()), crop(hr)])
+            strip_rows = ["LR (nearest)", *outs, "HR"]
     path = save_grid(strip, RESULTS / "sr_compare_strip.png", nrow=args.strip_n)
-    md = [f"# x4 super-resolution on {args.data} ({args.split} split, {len(hr)} whole images, "
-          f"{hr.shape[-1]}x{hr.shape[-2]} px HR)", "",
-          md_table(rows, ["model", "steps", "train_s", "psnr", "ssim", "l1", "fid", "loss"]), "",
-          f"PSNR/SSIM: RGB, [0, 1] range, whole images. FID: Inception features of the {len(hr)} outputs vs the "
-          f"{len(hr)} HR images. Strip ({path.name}): rows LR (nearest), {', '.join(outs)}, HR; "
-          f"centre {args.strip_crop} px crops.", ""]
+    checks = {}
+    for set_name in SETS:
+        by = {r["model"]: r for r in rows if r["set"] == set_name}
+        if not {"srresnet", "control", "srgan"} <= set(by):
+            continue
+        for ref in ("srresnet", "control"):
+            checks[f"{set_name}: {ref} PSNR > SRGAN PSNR"] = by[ref]["psnr"] > by["srgan"]["psnr"]
+            checks[f"{set_name}: {ref} SSIM > SRGAN SSIM"] = by[ref]["ssim"] > by["srgan"]["ssim"]
+            checks[f"{set_name}: SRGAN FID < {ref} FID"] = by["srgan"]["fid"] < by[ref]["fid"]
+            checks[f"{set_name}: SRGAN KID < {ref} KID"] = by["srgan"]["kid_x1000"] < by[ref]["kid_x1000"]
+        checks[f"{set_name}: SRResNet PSNR > bicubic PSNR"] = by["srresnet"]["psnr"] > by["bicubic"]["psnr"]
+    curve = stages.get("srresnet", {}).get("curve", [])
+    md = ["# x4 super-resolution: SRResNet vs SRGAN on held-out photos", "",
+          md_table(rows, ["set", "n", "model", "steps", "train_s", "psnr", "ssim", "l1", "fid", "kid_x1000",
+                          "kid_std_x1000"]), "",
+          "SRResNet val PSNR per chunk (first %d facades val images): " % args.val_n
+          + ", ".join(f"{c['step']}: {c['val_psnr']:.2f}" for c in curve), "",
+          "PSNR/SSIM: RGB, [0, 1] range, whole 256 px images. FID, KID: Inception features of the outputs vs the HR "
+          f"photos of the same set. Strip ({path.name}, facades val): rows {', '.join(strip_rows)}; centre "
+          f"{args.strip_crop} px crops.", ""]
     md += [f"- {k}: {'yes' if v else 'no'}" for k, v in checks.items()]
-    write_results("sr_compare", {"env": environment(), "args": vars(args), "rows": rows, "checks": checks},
-                  "\n".join(md) + "\n")
+    write_results("sr_compare", {"env": environment(), "args": vars(args), "rows": rows, "checks": checks,
+                                 "srresnet_curve": curve}, "\n".join(md) + "\n")
     print("\n".join(md))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default="facades", help="facades (photos), horse2zebra (horses), mnist, ...")
-    ap.add_argument("--data-root", default=None)
-    ap.add_argument("--split", default=None, help="held-out split (default: val for facades, test otherwise)")
-    ap.add_argument("--sr-steps", type=int, default=400)
-    ap.add_argument("--gan-steps", type=int, default=200)
+    ap.add_argument("--max-sr-steps", type=int, default=8000, help="SRResNet's steps at most")
+    ap.add_argument("--check-every", type=int, default=1000, help="SRResNet steps between val PSNR checks")
+    ap.add_argument("--plateau-db", type=float, default=0.05, help="a chunk gaining less val PSNR ends SRResNet")
+    ap.add_argument("--val-n", type=int, default=25, help="facades val images of the plateau check")
+    ap.add_argument("--gan-steps", type=int, default=2000, help="steps of SRGAN and of the control, each")
+    ap.add_argument("--chunk", type=int, default=500, help="steps between the GAN stages' checkpoints")
     ap.add_argument("--crop", type=int, default=64, help="HR training crop (LR = crop / 4)")
     ap.add_argument("--ngf", type=int, default=32)
     ap.add_argument("--blocks", type=int, default=4)
     ap.add_argument("--ndf", type=int, default=32)
     ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--lr", type=float, default=2e-3, help="SRResNet's Adam lr (SRGAN keeps its 1e-4)")
+    ap.add_argument("--lr", type=float, default=1e-3, help="SRResNet's Adam lr (the GAN stages keep srgan's 1e-4)")
     ap.add_argument("--adv-weight", type=float, default=1e-3)
-    ap.add_argument("-n", type=int, default=100, help="held-out images scored")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--limit", type=int, default=10_000, help="held-out images per split at most (all: 100 + 260)")
     ap.add_argument("--strip-n", type=int, default=6)
     ap.add_argument("--strip-crop", type=int, default=96)
-    ap.add_argument("--only", nargs="+", choices=MODELS, default=["srresnet", "srgan"],
-                    help="runs to train; srgan-adv0 is the control: SRGAN's steps with loss.adv_weight=0")
-    ap.add_argument("--set", dest="extra", action="append", default=[], help="extra config override (both runs)")
+    ap.add_argument("--set", dest="extra", action="append", default=[], help="extra config override (every run)")
     ap.add_argument("--table", action="store_true", help="only score the saved runs")
     args = ap.parse_args()
-    args.split = args.split or SPLITS.get(args.data, "test")
-    times = {} if args.table else train(args)
-    score(args, times)
+    torch.set_num_threads(1)
+    stages = {}
+    if not args.table:
+        stages["srresnet"] = train_srresnet(args)
+        stages["control"] = train_gan_stage(args, "control", 0.0)
+        stages["srgan"] = train_gan_stage(args, "srgan", args.adv_weight)
+    else:
+        path = RUNS / "srresnet" / "plateau.json"
+        if path.is_file():
+            c = json.loads(path.read_text())["curve"]
+            stages["srresnet"] = {"steps": c[-1]["step"], "train_s": c[-1]["train_s"], "curve": c}
+        for name in ("control", "srgan"):
+            if (RUNS / name / "bench_state.json").is_file():
+                s = json.loads((RUNS / name / "bench_state.json").read_text())
+                stages[name] = {"steps": s["step"], "train_s": round(s["seconds"], 1)}
+    score(args, stages)
 
 
 if __name__ == "__main__":
