@@ -154,7 +154,7 @@ CASES = [
     ("eval weights not TorchScript", ["eval", "{img_npy}", "--data", "mnist-5k", "--split", "train", "-n", "4",
                                       "--inception-weights", "{bad_yaml}"],
      "cannot load Inception weights"),
-    ("eval missing target", ["eval", "{tmp}/nothing.npy", "--data", "mnist-5k"], "is not a run directory, generator directory"),
+    ("eval missing target", ["eval", "{tmp}/nothing.npy", "--data", "mnist-5k"], "nothing.npy does not exist: give a run directory"),
     ("eval no real data", ["eval", "{img_npy}"], "say which real data"),
     ("eval corrupt image", ["eval", "{broken_dir}", "--data", "mnist-5k"], "not a valid or complete image"),
     ("eval unknown dataset", ["eval", "{img_npy}", "--data", "nosuch", "--metrics", "diversity"], "nosuch"),

@@ -35,10 +35,12 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    target = Path(args.target)
+    if not target.exists():  # said before the metrics' imports load torch (seconds)
+        raise GankitError(f"{target} does not exist: give a run directory, generator directory, image folder or .npy file")
     from ..config import Config, load_saved_config
     from ..metrics.evaluate import EvalContext, evaluate, load_images
 
-    target = Path(args.target)
     if args.n < 1:
         raise GankitError(f"-n must be >= 1, got {args.n}")
     if args.inception_weights is not None and not Path(args.inception_weights).is_file():
