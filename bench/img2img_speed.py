@@ -48,7 +48,7 @@ PRESETS = Path(__file__).resolve().parents[1] / "src" / "gankit" / "configs" / "
 ROWS = {
     "pix2pix": ("pix2pix-facades-cpu.yaml", [], (3, 6)),
     "cyclegan": ("cyclegan-horse2zebra-cpu.yaml", [], (3, 6)),
-    "srresnet": ("srresnet-facades-cpu.yaml", ["data.crop_size=128", "train.batch_size=4"], (3, 12)),
+    "srresnet": ("srresnet-facades-cpu.yaml", ["data.crop_size=128", "train.batch_size=4", "model.n_blocks=8"], (3, 12)),
 }
 SETS: list[str] = []
 
