@@ -70,8 +70,8 @@ def specs(args) -> list[dict]:
     out = []
     for name in args.variants:
         label, overrides = VARIANTS[name]
+        over = [f"model.ngf={args.ngf}", f"model.ndf={args.ngf}", *overrides, *args.extra]
         for seed in range(args.seeds):
-            over = [f"model.ngf={args.ngf}", f"model.ndf={args.ngf}", *overrides, *args.extra]
             key = f"{name}-seed{seed}-steps{args.steps}-ngf{args.ngf}" + "".join("_" + s.replace("=", "-") for s in args.extra)
             out.append({"key": key, "variant": name, "label": label, "seed": seed, "steps": args.steps,
                         "chunk": args.chunk, "threads": args.threads, "overrides": over, "rows_dir": str(OUT / "rows")})
@@ -114,13 +114,14 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=1, help="runs side by side, one process and one thread each")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per run")
     ap.add_argument("--set", dest="extra", action="append", default=[], help="extra config override (every run)")
-    ap.add_argument("--table", action="store_true", help="only rebuild the table from finished rows")
+    ap.add_argument("--table", action="store_true", help="only rebuild the table from the asked rows that are done")
     args = ap.parse_args()
-    todo = specs(args)
-    if args.table:
-        rows = [json.loads(p.read_text()) for p in sorted((OUT / "rows").glob("*.json"))]
+    asked = specs(args)
+    if args.table:  # the asked rows that are done (rows of other --steps or --set stay out of the table)
+        done = [OUT / "rows" / f"{s['key']}.json" for s in asked]
+        rows = [json.loads(p.read_text()) for p in done if p.is_file()]
     else:
-        rows = run_rows(run_variant, todo, OUT / "rows", args.jobs)
+        rows = run_rows(run_variant, asked, OUT / "rows", args.jobs)
     table(rows)
 
 

@@ -35,8 +35,8 @@ from paper_rows import train_row  # noqa: E402
 
 PRESETS = Path(__file__).resolve().parents[1] / "src/gankit/configs/presets"
 RUNS = RESULTS / "sr_compare" / "runs"
-# held-out photo sets: (name, data config, split)
-SETS = {"facades-val": ({"name": "facades", "direction": "AtoB"}, "val"),
+# held-out photo sets: name -> the (data config, split) parts it joins
+SETS = {"facades-val": [({"name": "facades", "direction": "AtoB"}, "val")],
         "horse2zebra-test": [({"name": "horse2zebra", "direction": "AtoB"}, "test"),
                              ({"name": "horse2zebra", "direction": "BtoA"}, "test")]}
 MODELS = ("srresnet", "control", "srgan")
@@ -52,13 +52,12 @@ def last_eval(run_dir: Path) -> float:
     return [r["eval/val_psnr"] for r in rows if "eval/val_psnr" in r][-1]
 
 
-def train_srresnet(args) -> dict:
+def train_srresnet(args) -> None:
     """SRResNet in chunks until val PSNR plateaus; the curve is kept in the run's plateau.json."""
     run, path = RUNS / "srresnet", RUNS / "srresnet" / "plateau.json"
     state = json.loads(path.read_text()) if path.is_file() else {"curve": [], "done": False}
     over = [*common_overrides(args), f"optim.G.lr={args.lr}", "eval.metric=recipe:val_psnr", "eval.best_mode=max",
             f"eval.every={args.check_every}"]
-    info = {}
     while not state["done"]:
         target = (state["curve"][-1]["step"] if state["curve"] else 0) + args.check_every
         info = train_row("srresnet", None, "facades", over, args.seed, target, None, args.check_every, "cpu", run,
@@ -70,27 +69,41 @@ def train_srresnet(args) -> dict:
         state["done"] = gain < args.plateau_db or target >= args.max_sr_steps
         state["stopped_by"] = "plateau" if gain < args.plateau_db else "max steps"
         path.write_text(json.dumps(state, indent=1))
-    c = state["curve"]
-    return {"steps": c[-1]["step"], "train_s": c[-1]["train_s"], "curve": c, "stopped_by": state.get("stopped_by")}
 
 
-def train_gan_stage(args, name: str, adv_weight: float) -> dict:
+def train_gan_stage(args, name: str, adv_weight: float) -> None:
     over = [*common_overrides(args), f"model.init_from={RUNS / 'srresnet' / 'generator'}", f"model.ndf={args.ndf}",
             f"loss.adv_weight={adv_weight}", f"optim.decay_start={args.gan_steps // 2}"]
-    info = train_row("srgan", None, "facades", over, args.seed, args.gan_steps, None, args.chunk, "cpu", RUNS / name,
-                     None, config_file=PRESETS / "srgan-facades-cpu.yaml")
-    return {"steps": info["steps"], "train_s": info["train_seconds"]}
+    train_row("srgan", None, "facades", over, args.seed, args.gan_steps, None, args.chunk, "cpu", RUNS / name,
+              None, config_file=PRESETS / "srgan-facades-cpu.yaml")
 
 
-def held_out_set(gen, spec, limit: int) -> tuple[torch.Tensor, torch.Tensor]:
+def stages_on_disk() -> tuple[dict, list[dict]]:
+    """Steps and training seconds of each finished stage (from its run's state files), and SRResNet's
+    val PSNR curve."""
+    stages, curve = {}, []
+    plateau = RUNS / "srresnet" / "plateau.json"
+    if plateau.is_file():
+        state = json.loads(plateau.read_text())
+        curve = state["curve"]
+        stages["srresnet"] = {"steps": curve[-1]["step"], "train_s": curve[-1]["train_s"],
+                              "stopped_by": state.get("stopped_by")}
+    for name in ("control", "srgan"):
+        if (RUNS / name / "bench_state.json").is_file():
+            s = json.loads((RUNS / name / "bench_state.json").read_text())
+            stages[name] = {"steps": s["step"], "train_s": round(s["seconds"], 1)}
+    return stages, curve
+
+
+def held_out_set(gen, parts: list, limit: int) -> tuple[torch.Tensor, torch.Tensor]:
     from gankit.translate import held_out
 
-    parts = [held_out(gen, cfg, split, limit)[:2] for cfg, split in (spec if isinstance(spec, list) else [spec])]
+    parts = [held_out(gen, cfg, split, limit)[:2] for cfg, split in parts]
     return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
 
 
 @torch.no_grad()
-def score(args, stages: dict) -> None:
+def score(args) -> None:
     from gankit.api import load_generator
     from gankit.data import save_grid, to_float
     from gankit.data.sr import bicubic_up
@@ -98,6 +111,7 @@ def score(args, stages: dict) -> None:
     from gankit.metrics.reference import cached_features
     from gankit.translate import outputs_of
 
+    stages, curve = stages_on_disk()
     gens = {n: load_generator(RUNS / n / "generator") for n in MODELS if (RUNS / n / "generator").is_dir()}
     net = InceptionFeatures()
     rows, strip = [], None
@@ -112,7 +126,6 @@ def score(args, stages: dict) -> None:
             k = kid(real, f, subsets=100, subset_size=min(100, len(hr)))
             row = {"set": set_name, "n": len(hr), "model": name, **stages.get(name, {}), **paired_metrics(out, hr),
                    "fid": fid_from_features(real, f), "kid_x1000": 1000 * k["kid"], "kid_std_x1000": 1000 * k["kid_std"]}
-            row.pop("curve", None)
             rows.append(row)
             print(json.dumps(row), flush=True)
         if strip is None:  # the strip shows the first set
@@ -133,7 +146,6 @@ def score(args, stages: dict) -> None:
             checks[f"{set_name}: SRGAN FID < {ref} FID"] = by["srgan"]["fid"] < by[ref]["fid"]
             checks[f"{set_name}: SRGAN KID < {ref} KID"] = by["srgan"]["kid_x1000"] < by[ref]["kid_x1000"]
         checks[f"{set_name}: SRResNet PSNR > bicubic PSNR"] = by["srresnet"]["psnr"] > by["bicubic"]["psnr"]
-    curve = stages.get("srresnet", {}).get("curve", [])
     md = ["# x4 super-resolution: SRResNet vs SRGAN on held-out photos", "",
           md_table(rows, ["set", "n", "model", "steps", "train_s", "psnr", "ssim", "l1", "fid", "kid_x1000",
                           "kid_std_x1000"]), "",
@@ -171,21 +183,11 @@ def main() -> None:
     ap.add_argument("--table", action="store_true", help="only score the saved runs")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    stages = {}
     if not args.table:
-        stages["srresnet"] = train_srresnet(args)
-        stages["control"] = train_gan_stage(args, "control", 0.0)
-        stages["srgan"] = train_gan_stage(args, "srgan", args.adv_weight)
-    else:
-        path = RUNS / "srresnet" / "plateau.json"
-        if path.is_file():
-            c = json.loads(path.read_text())["curve"]
-            stages["srresnet"] = {"steps": c[-1]["step"], "train_s": c[-1]["train_s"], "curve": c}
-        for name in ("control", "srgan"):
-            if (RUNS / name / "bench_state.json").is_file():
-                s = json.loads((RUNS / name / "bench_state.json").read_text())
-                stages[name] = {"steps": s["step"], "train_s": round(s["seconds"], 1)}
-    score(args, stages)
+        train_srresnet(args)
+        train_gan_stage(args, "control", 0.0)
+        train_gan_stage(args, "srgan", args.adv_weight)
+    score(args)
 
 
 if __name__ == "__main__":
