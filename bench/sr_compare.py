@@ -5,19 +5,28 @@ zebras, photos the models never trained on), plus a strip of centre crops (rows:
 by nearest neighbour, bicubic, SRResNet, the same-budget control, SRGAN, HR).
 
     python bench/sr_compare.py                                 # facades photos, the CPU budget below
+    python bench/sr_compare.py --plateau-chunks 1              # stop SRResNet at the first flat chunk
     python bench/sr_compare.py --max-sr-steps 20000 --gan-steps 4000
     python bench/sr_compare.py --table                         # score the finished runs again
+    python bench/sr_compare.py --train-on photos               # train on facades + horse2zebra train photos
 
 1. SRResNet trains with pixel MSE in chunks of --check-every steps, its val PSNR (the first --val-n
-   facades val images, the recipe's own `val_psnr`) read after each chunk, until a chunk gains less
-   than --plateau-db or --max-sr-steps are done: trained to a plateau, not stopped early.
-2. From that SRResNet, two runs of --gan-steps each with the srgan recipe and the same schedule:
+   facades val images, the recipe's own `val_psnr`) read after each chunk, until --plateau-chunks
+   chunks in a row each gain less than --plateau-db (one chunk is not enough: val PSNR at a constant
+   lr moves by a few hundredths of a dB from chunk to chunk, and a rise resumes after such a pause)
+   or --max-sr-steps are done: trained to a plateau, not stopped early.
+2. From that SRResNet, two runs of --gan-steps each with the srgan recipe and the same schedule
+   (named after the SRResNet step they start from: control-from6000, srgan-from6000):
    SRGAN (content + --adv-weight x non-saturating adversarial loss) and the control (adversarial
    weight 0: the same extra steps of pixel MSE, D trained but unused). SRGAN and the control have
    the same total budget, so a difference between them is the adversarial term's.
-Runs live in bench/results/sr_compare/runs/ and resume where they stopped; a finished stage is
-skipped. Results: bench/results/sr_compare.{json,md} and sr_compare_strip.png. FID on 100-260 images
-is biased upwards; KID (unbiased, mean over subsets) is the number to compare rows with.
+--train-on facades trains on the 400 facades train photos (the recipe's CPU preset); --train-on photos
+on those plus the 2,401 horse2zebra train photos (written once as an image folder), so that the
+horse2zebra test photos are of a kind the models saw, as SRGAN's ImageNet training covers its test sets.
+Both check the plateau on facades val. Runs live in bench/results/sr_compare/runs/<train-on>/ and
+resume where they stopped; a finished stage is skipped. Results: bench/results/sr_compare.{json,md}
+(sr_compare_photos.* for --train-on photos) and its strip. FID on 100-260 images is biased upwards;
+KID (unbiased, mean over subsets) is the number to compare rows with.
 """
 from __future__ import annotations
 
@@ -34,7 +43,7 @@ from common import RESULTS, environment, md_table, write_results  # noqa: E402
 from paper_rows import train_row  # noqa: E402
 
 PRESETS = Path(__file__).resolve().parents[1] / "src/gankit/configs/presets"
-RUNS = RESULTS / "sr_compare" / "runs"
+PHOTOS = RESULTS / "sr_compare" / "photos"  # --train-on photos: train/ (facades + horse2zebra), val/ (facades)
 # held-out photo sets: name -> the (data config, split) parts it joins
 SETS = {"facades-val": [({"name": "facades", "direction": "AtoB"}, "val")],
         "horse2zebra-test": [({"name": "horse2zebra", "direction": "AtoB"}, "test"),
@@ -42,8 +51,43 @@ SETS = {"facades-val": [({"name": "facades", "direction": "AtoB"}, "val")],
 MODELS = ("srresnet", "control", "srgan")
 
 
+def runs(args) -> Path:
+    return RESULTS / "sr_compare" / "runs" / args.train_on
+
+
+def photo_folders() -> None:
+    """The mixed training photos as an image folder (PNG, written once): facades train photos and
+    horse2zebra's trainA and trainB; facades val photos as the plateau check's folder."""
+    from PIL import Image
+
+    from gankit.config import Config, recipe_defaults
+    from gankit.data import build_dataset
+    from gankit.data.io import save_pil
+
+    parts = {"train": [("facades", "AtoB"), ("horse2zebra", "AtoB"), ("horse2zebra", "BtoA")],
+             "val": [("facades", "AtoB")]}
+    for split, sources in parts.items():
+        done = PHOTOS / f"{split}.done"
+        if done.is_file():
+            continue
+        for name, direction in sources:
+            cfg = {**recipe_defaults("srresnet")["data"], "name": name, "direction": direction, "split": split,
+                   "limit": None, "load_size": None}
+            for i, img in enumerate(build_dataset(Config.wrap(cfg), 0).x):
+                save_pil(Image.fromarray(img.permute(1, 2, 0).numpy()), PHOTOS / split / f"{name}-{direction}-{i:05d}.png")
+        done.write_text("")
+
+
+def data_args(args) -> tuple[str, str | None, list[str]]:
+    """(data name, data root, overrides) of the training set."""
+    if args.train_on == "facades":
+        return "facades", None, []
+    photo_folders()
+    return "image-folder", str(PHOTOS / "train"), [f"data.eval_root={PHOTOS / 'val'}"]
+
+
 def common_overrides(args) -> list[str]:
-    return [f"data.crop_size={args.crop}", f"model.ngf={args.ngf}", f"model.n_blocks={args.blocks}",
+    return [*data_args(args)[2], f"data.crop_size={args.crop}", f"model.ngf={args.ngf}", f"model.n_blocks={args.blocks}",
             f"train.batch_size={args.batch}", "data.eval_split=val", f"eval.n={args.val_n}", *args.extra]
 
 
@@ -52,45 +96,59 @@ def last_eval(run_dir: Path) -> float:
     return [r["eval/val_psnr"] for r in rows if "eval/val_psnr" in r][-1]
 
 
+def plateaued(curve: list[dict], args) -> bool:
+    gains = [b["val_psnr"] - a["val_psnr"] for a, b in zip(curve, curve[1:])]
+    return len(gains) >= args.plateau_chunks and all(g < args.plateau_db for g in gains[-args.plateau_chunks:])
+
+
 def train_srresnet(args) -> None:
-    """SRResNet in chunks until val PSNR plateaus; the curve is kept in the run's plateau.json."""
-    run, path = RUNS / "srresnet", RUNS / "srresnet" / "plateau.json"
-    state = json.loads(path.read_text()) if path.is_file() else {"curve": [], "done": False}
+    """SRResNet in chunks until val PSNR plateaus; the curve is kept in the run's plateau.json (a
+    stricter rule than a finished curve's continues it)."""
+    run, path = runs(args) / "srresnet", runs(args) / "srresnet" / "plateau.json"
+    data, root, _ = data_args(args)
+    curve = json.loads(path.read_text())["curve"] if path.is_file() else []
     over = [*common_overrides(args), f"optim.G.lr={args.lr}", "eval.metric=recipe:val_psnr", "eval.best_mode=max",
             f"eval.every={args.check_every}"]
-    while not state["done"]:
-        target = (state["curve"][-1]["step"] if state["curve"] else 0) + args.check_every
-        info = train_row("srresnet", None, "facades", over, args.seed, target, None, args.check_every, "cpu", run,
-                         None, config_file=PRESETS / "srresnet-facades-cpu.yaml")
-        state["curve"].append({"step": target, "val_psnr": last_eval(run), "train_s": info["train_seconds"]})
-        c = state["curve"]
-        gain = c[-1]["val_psnr"] - c[-2]["val_psnr"] if len(c) > 1 else float("inf")
-        print(f"srresnet step {target}: val PSNR {c[-1]['val_psnr']:.3f} dB (gain {gain:+.3f})", flush=True)
-        state["done"] = gain < args.plateau_db or target >= args.max_sr_steps
-        state["stopped_by"] = "plateau" if gain < args.plateau_db else "max steps"
-        path.write_text(json.dumps(state, indent=1))
+    while not plateaued(curve, args) and (not curve or curve[-1]["step"] < args.max_sr_steps):
+        target = (curve[-1]["step"] if curve else 0) + args.check_every
+        info = train_row("srresnet", None, data, over, args.seed, target, None, args.check_every, "cpu", run,
+                         root, config_file=PRESETS / "srresnet-facades-cpu.yaml")
+        curve.append({"step": target, "val_psnr": last_eval(run), "train_s": info["train_seconds"]})
+        gain = curve[-1]["val_psnr"] - curve[-2]["val_psnr"] if len(curve) > 1 else float("inf")
+        print(f"srresnet step {target}: val PSNR {curve[-1]['val_psnr']:.3f} dB (gain {gain:+.3f})", flush=True)
+        path.write_text(json.dumps({"curve": curve, "stopped_by": "plateau" if plateaued(curve, args) else "max steps",
+                                    "rule": {"plateau_db": args.plateau_db, "chunks": args.plateau_chunks}}, indent=1))
+
+
+def stage_dir(runs_dir: Path, name: str) -> Path:
+    """A GAN stage's run, named after the SRResNet step it starts from."""
+    if name == "srresnet":
+        return runs_dir / name
+    curve = json.loads((runs_dir / "srresnet" / "plateau.json").read_text())["curve"]
+    return runs_dir / f"{name}-from{curve[-1]['step']}"
 
 
 def train_gan_stage(args, name: str, adv_weight: float) -> None:
-    over = [*common_overrides(args), f"model.init_from={RUNS / 'srresnet' / 'generator'}", f"model.ndf={args.ndf}",
+    data, root, _ = data_args(args)
+    over = [*common_overrides(args), f"model.init_from={runs(args) / 'srresnet' / 'generator'}", f"model.ndf={args.ndf}",
             f"loss.adv_weight={adv_weight}", f"optim.decay_start={args.gan_steps // 2}"]
-    train_row("srgan", None, "facades", over, args.seed, args.gan_steps, None, args.chunk, "cpu", RUNS / name,
-              None, config_file=PRESETS / "srgan-facades-cpu.yaml")
+    train_row("srgan", None, data, over, args.seed, args.gan_steps, None, args.chunk, "cpu", stage_dir(runs(args), name),
+              root, config_file=PRESETS / "srgan-facades-cpu.yaml")
 
 
-def stages_on_disk() -> tuple[dict, list[dict]]:
+def stages_on_disk(runs_dir: Path) -> tuple[dict, list[dict]]:
     """Steps and training seconds of each finished stage (from its run's state files), and SRResNet's
     val PSNR curve."""
     stages, curve = {}, []
-    plateau = RUNS / "srresnet" / "plateau.json"
+    plateau = runs_dir / "srresnet" / "plateau.json"
     if plateau.is_file():
         state = json.loads(plateau.read_text())
         curve = state["curve"]
         stages["srresnet"] = {"steps": curve[-1]["step"], "train_s": curve[-1]["train_s"],
                               "stopped_by": state.get("stopped_by")}
     for name in ("control", "srgan"):
-        if (RUNS / name / "bench_state.json").is_file():
-            s = json.loads((RUNS / name / "bench_state.json").read_text())
+        if plateau.is_file() and (stage_dir(runs_dir, name) / "bench_state.json").is_file():
+            s = json.loads((stage_dir(runs_dir, name) / "bench_state.json").read_text())
             stages[name] = {"steps": s["step"], "train_s": round(s["seconds"], 1)}
     return stages, curve
 
@@ -111,8 +169,10 @@ def score(args) -> None:
     from gankit.metrics.reference import cached_features
     from gankit.translate import outputs_of
 
-    stages, curve = stages_on_disk()
-    gens = {n: load_generator(RUNS / n / "generator") for n in MODELS if (RUNS / n / "generator").is_dir()}
+    stages, curve = stages_on_disk(runs(args))
+    dirs = {n: stage_dir(runs(args), n) for n in MODELS}
+    gens = {n: load_generator(d / "generator") for n, d in dirs.items() if (d / "generator").is_dir()}
+    stem = "sr_compare" if args.train_on == "facades" else f"sr_compare_{args.train_on}"
     net = InceptionFeatures()
     rows, strip = [], None
     for set_name, spec in SETS.items():
@@ -134,7 +194,7 @@ def score(args) -> None:
             strip = torch.cat([crop(F.interpolate(lr, scale_factor=4, mode="nearest")),
                                *(crop(o) for o in outs.values()), crop(hr)])
             strip_rows = ["LR (nearest)", *outs, "HR"]
-    path = save_grid(strip, RESULTS / "sr_compare_strip.png", nrow=args.strip_n)
+    path = save_grid(strip, RESULTS / f"{stem}_strip.png", nrow=args.strip_n)
     checks = {}
     for set_name in SETS:
         by = {r["model"]: r for r in rows if r["set"] == set_name}
@@ -146,7 +206,7 @@ def score(args) -> None:
             checks[f"{set_name}: SRGAN FID < {ref} FID"] = by["srgan"]["fid"] < by[ref]["fid"]
             checks[f"{set_name}: SRGAN KID < {ref} KID"] = by["srgan"]["kid_x1000"] < by[ref]["kid_x1000"]
         checks[f"{set_name}: SRResNet PSNR > bicubic PSNR"] = by["srresnet"]["psnr"] > by["bicubic"]["psnr"]
-    md = ["# x4 super-resolution: SRResNet vs SRGAN on held-out photos", "",
+    md = [f"# x4 super-resolution: SRResNet vs SRGAN on held-out photos (trained on {args.train_on})", "",
           md_table(rows, ["set", "n", "model", "steps", "train_s", "psnr", "ssim", "l1", "fid", "kid_x1000",
                           "kid_std_x1000"]), "",
           "SRResNet val PSNR per chunk (first %d facades val images): " % args.val_n
@@ -155,16 +215,19 @@ def score(args) -> None:
           f"photos of the same set. Strip ({path.name}, facades val): rows {', '.join(strip_rows)}; centre "
           f"{args.strip_crop} px crops.", ""]
     md += [f"- {k}: {'yes' if v else 'no'}" for k, v in checks.items()]
-    write_results("sr_compare", {"env": environment(), "args": vars(args), "rows": rows, "checks": checks,
+    write_results(stem, {"env": environment(), "args": vars(args), "rows": rows, "checks": checks,
                                  "srresnet_curve": curve}, "\n".join(md) + "\n")
     print("\n".join(md))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--train-on", choices=("facades", "photos"), default="facades",
+                    help="facades train photos, or those plus horse2zebra's train photos")
     ap.add_argument("--max-sr-steps", type=int, default=8000, help="SRResNet's steps at most")
     ap.add_argument("--check-every", type=int, default=1000, help="SRResNet steps between val PSNR checks")
-    ap.add_argument("--plateau-db", type=float, default=0.05, help="a chunk gaining less val PSNR ends SRResNet")
+    ap.add_argument("--plateau-db", type=float, default=0.05, help="a chunk gaining less val PSNR counts towards the plateau")
+    ap.add_argument("--plateau-chunks", type=int, default=2, help="that many such chunks in a row end SRResNet")
     ap.add_argument("--val-n", type=int, default=25, help="facades val images of the plateau check")
     ap.add_argument("--gan-steps", type=int, default=2000, help="steps of SRGAN and of the control, each")
     ap.add_argument("--chunk", type=int, default=500, help="steps between the GAN stages' checkpoints")

@@ -71,7 +71,8 @@ def markdown(rows: list[dict], args, device: str) -> str:
     for name, pack, modes, kl, source in MODELS:
         mine = [r for r in rows if r["name"] == name]
         if mine:
-            summary.append({"model": name, "gankit config": "dcgan" + (f" model.pack={pack}" if pack > 1 else ""),
+            summary.append({"model": name, "gankit config": "dcgan" + (f" model.pack={pack}" if pack > 1 else "")
+                            + "".join(f" {o}" for o in args.extra),
                             "PacGAN modes": modes, "PacGAN KL": kl, "paper row": source,
                             "gankit modes": mean_std([r["modes"] for r in mine]), "gankit KL": mean_std([r["kl"] for r in mine]),
                             "seeds": len(mine), "steps": "/".join(str(r["steps"]) for r in mine),
@@ -102,6 +103,8 @@ def main():
     ap.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N | auto")
     ap.add_argument("--results-dir", type=Path, default=None, help="default bench/results/stacked_mnist")
     ap.add_argument("--mnist-root", type=Path, default=None)
+    ap.add_argument("--set", dest="extra", action="append", default=[],
+                    help="extra config override of every row (e.g. train.n_g=2: PacGAN's two G updates per D step)")
     ap.add_argument("--rescore", action="store_true", help="score the asked rows again from their finished runs' "
                     "generators (no training where the run reached its steps)")
     args = ap.parse_args()
@@ -117,13 +120,14 @@ def main():
     for name, pack, modes, kl, _ in MODELS:
         if name not in args.models:
             continue
-        over = [*PROTOCOL, f"train.batch_size={D_BATCH * pack}", f"model.pack={pack}"]
+        over = [*PROTOCOL, f"train.batch_size={D_BATCH * pack}", f"model.pack={pack}", *args.extra]
         steps = args.steps or default_steps("dcgan", None, "stacked-mnist", over)
         tag = f"steps{steps}-budget{args.budget or 'none'}-n{args.n_samples}-{device.replace(':', '')}"
         batch = "" if pack == 1 else f"-batch{D_BATCH * pack}"  # rows of 64 samples = 32 packs were keyed without it
+        batch += "".join("_" + o.replace("=", "-") for o in args.extra)
         specs += [{"key": f"{name.lower()}-seed{s}-{tag}{batch}", "name": name, "pack": pack, "paper_modes": modes,
                    "paper_kl": kl, "seed": s, "steps": steps, "budget": args.budget, "chunk": args.chunk,
-                   "n_samples": args.n_samples, "device": device, "threads": args.threads, "overrides": over,
+                   "n_samples": args.n_samples, "device": device, "threads": args.threads, "overrides": over, "extra": args.extra,
                    "mnist_root": str(root), "classifier": str(clf_dir), "rows_dir": str(folder / "rows"),
                    "runs_dir": str(folder / "runs")} for s in range(args.seeds)]
     if args.rescore:  # a finished run's train_row returns at once, so only the scoring runs again
