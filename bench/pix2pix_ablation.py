@@ -11,13 +11,15 @@ pairs) with L1, PSNR, SSIM (paired, against the true photos), FID and KID (Incep
 The notes' claims, checked per seed: L1 + cGAN has a lower FID than L1 alone (the adversarial term
 restores the texture L1's blur averages away), and the U-Net beats the encoder-decoder on both L1 and
 FID (its skips carry the input's detail past the bottleneck). Rows are cached in
-bench/results/pix2pix_ablation/rows/ and skipped when done; runs resume from their last checkpoint.
+bench/results/pix2pix_ablation/rows/ and skipped when done; runs resume from their last checkpoint, and
+a run asked for more --steps continues the longest shorter run of its variant and seed (constant lr).
 FID on 100 images is biased upwards: compare rows only, and read KID (unbiased) beside it.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import sys
 from pathlib import Path
@@ -47,6 +49,10 @@ def run_variant(spec: dict) -> dict:
 
     torch.set_num_threads(spec["threads"])
     run_dir = OUT / "runs" / spec["key"]
+    shorter = spec.get("extends")
+    if shorter and not run_dir.exists():  # a copy resumes at its last step: the same run, continued
+        shutil.copytree(shorter, run_dir)
+        print(f"{spec['key']}: continues {Path(shorter).name}", flush=True)
     trained = train_row("pix2pix", None, "facades", spec["overrides"], spec["seed"], spec["steps"], None, spec["chunk"],
                         "cpu", run_dir, None, config_file=PRESET)
     G = load_generator(run_dir / "generator")
@@ -66,15 +72,30 @@ def run_variant(spec: dict) -> dict:
     return row
 
 
+def shorter_run(key: str, steps: int) -> str | None:
+    """The longest run of the same variant, seed and settings with fewer steps, trained that far: the
+    preset's lr is constant, so training it on is the same run as one started for more steps."""
+    head, tail = key.split(f"-steps{steps}-", 1)
+    found = []
+    for d in (OUT / "runs").glob(f"{head}-steps*-{tail}"):
+        n = d.name[len(head) + 6:-len(tail) - 1]
+        state = d / "bench_state.json"
+        if n.isdigit() and int(n) < steps and state.is_file() and json.loads(state.read_text())["step"] == int(n):
+            found.append((int(n), d))
+    return str(max(found)[1]) if found else None
+
+
 def specs(args) -> list[dict]:
     out = []
+    decays = any(o.startswith("optim.decay_start") for o in args.extra)
     for name in args.variants:
         label, overrides = VARIANTS[name]
         over = [f"model.ngf={args.ngf}", f"model.ndf={args.ngf}", *overrides, *args.extra]
         for seed in range(args.seeds):
             key = f"{name}-seed{seed}-steps{args.steps}-ngf{args.ngf}" + "".join("_" + s.replace("=", "-") for s in args.extra)
             out.append({"key": key, "variant": name, "label": label, "seed": seed, "steps": args.steps,
-                        "chunk": args.chunk, "threads": args.threads, "overrides": over, "rows_dir": str(OUT / "rows")})
+                        "chunk": args.chunk, "threads": args.threads, "overrides": over, "rows_dir": str(OUT / "rows"),
+                        "extends": None if decays else shorter_run(key, args.steps)})
     return out
 
 
