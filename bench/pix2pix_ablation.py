@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import statistics
 import sys
@@ -76,12 +77,12 @@ def shorter_run(key: str, steps: int) -> str | None:
     """The longest run of the same variant, seed and settings with fewer steps, trained that far: the
     preset's lr is constant, so training it on is the same run as one started for more steps."""
     head, tail = key.split(f"-steps{steps}-", 1)
+    same = re.compile(rf"{re.escape(head)}-steps(\d+)-{re.escape(tail)}")
     found = []
-    for d in (OUT / "runs").glob(f"{head}-steps*-{tail}"):
-        n = d.name[len(head) + 6:-len(tail) - 1]
-        state = d / "bench_state.json"
-        if n.isdigit() and int(n) < steps and state.is_file() and json.loads(state.read_text())["step"] == int(n):
-            found.append((int(n), d))
+    for d in (OUT / "runs").iterdir() if (OUT / "runs").is_dir() else ():
+        m, state = same.fullmatch(d.name), d / "bench_state.json"
+        if m and int(m[1]) < steps and state.is_file() and json.loads(state.read_text())["step"] == int(m[1]):
+            found.append((int(m[1]), d))
     return str(max(found)[1]) if found else None
 
 

@@ -146,9 +146,10 @@ def stages_on_disk(runs_dir: Path) -> tuple[dict, list[dict]]:
         curve = state["curve"]
         stages["srresnet"] = {"steps": curve[-1]["step"], "train_s": curve[-1]["train_s"],
                               "stopped_by": state.get("stopped_by")}
-    for name in ("control", "srgan"):
-        if plateau.is_file() and (stage_dir(runs_dir, name) / "bench_state.json").is_file():
-            s = json.loads((stage_dir(runs_dir, name) / "bench_state.json").read_text())
+    for name in ("control", "srgan") if curve else ():
+        state_file = stage_dir(runs_dir, name) / "bench_state.json"
+        if state_file.is_file():
+            s = json.loads(state_file.read_text())
             stages[name] = {"steps": s["step"], "train_s": round(s["seconds"], 1)}
     return stages, curve
 
