@@ -138,7 +138,7 @@ def markdown(rows: list[dict], chance: dict, args) -> str:
                             "train s": "/".join(f"{r['train_seconds']:.0f}" for r in mine)})
     summary.append({"row": chance["label"], **{c: f"{chance[c]:.4g}" for c in cols}})
     return (f"# CycleGAN ablation on unpaired facades\n\n{kind_line('auto (the recipe default)')}; {args.size} px, "
-            f"device {args.device}. Photo -> labels: pixel / class accuracy, class IoU (12 label colours); labels -> "
+            f"device {args.device}{''.join(' ' + o for o in args.extra)}. Photo -> labels: pixel / class accuracy, class IoU (12 label colours); labels -> "
             f"photo: L1, PSNR, SSIM; spread: outputs' mean pairwise distance / the true targets' (100 val pairs).\n\n"
             + md_table(summary, list(summary[0])))
 
@@ -154,6 +154,8 @@ def main():
     ap.add_argument("--jobs", type=int, default=1, help="rows side by side, one process and one thread each")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per row")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--set", dest="extra", action="append", default=[],
+                    help="extra config override of every row, also in its key (e.g. model.d_layers=2)")
     ap.add_argument("--results-dir", type=Path, default=None, help="default bench/results/cyclegan_ablation")
     ap.add_argument("--data-root", type=Path, default=None, help="the facades folder (default $GANKIT_DATA/facades)")
     args = ap.parse_args()
@@ -166,8 +168,9 @@ def main():
         ap.error("--size must be a multiple of 4 and >= 32, --steps >= 2, --seeds >= 1")
     folder = results_dir(args.results_dir, "cyclegan_ablation")
     tag = f"px{args.size}-steps{args.steps}-budget{args.budget or 'none'}-{args.device.replace(':', '')}"
+    tag += "".join("_" + o.replace("=", "-") for o in args.extra)
     specs = [{"key": f"{key}-seed{s}-{tag}", "row": key, "label": ROWS[key][0], "recipe": ROWS[key][1],
-              "overrides": ROWS[key][2], "seed": s, "size": args.size, "steps": args.steps, "budget": args.budget,
+              "overrides": [*ROWS[key][2], *args.extra], "seed": s, "size": args.size, "steps": args.steps, "budget": args.budget,
               "chunk": args.chunk, "threads": args.threads, "device": args.device, "data_root": str(root),
               "rows_dir": str(folder / "rows"), "runs_dir": str(folder / "runs")}
              for key in args.rows for s in range(args.seeds)]
