@@ -20,6 +20,7 @@ decays linearly to 0 over the second half of `--steps`.
     python bench/cyclegan_ablation.py --size 64 --steps 8000 --jobs 2      # rows side by side, one thread each
     python bench/cyclegan_ablation.py --size 128 --steps 40000 --rows full full+idt
     python bench/cyclegan_ablation.py --size 32 --steps 20 --results-dir /tmp/cga   # end-to-end check
+    python bench/cyclegan_ablation.py --size 128 --steps 8000 --rows adv full+idt --rescore   # new scores, old runs
 
 Rows are cached in `<results-dir>/rows/<key>.json` and skipped when done; runs resume from their
 last checkpoint (every `--chunk` steps). Writes `<results-dir>/cyclegan_ablation.{json,md}` and a
@@ -28,6 +29,7 @@ sample strip per row (`strips/<key>.png`: val photos, G(photo), true labels, F(l
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -67,21 +69,37 @@ def scores(to_labels: torch.Tensor, to_photos: torch.Tensor, photos: torch.Tenso
     """The row's numbers from its val outputs (float, [-1, 1]) and the true pairs (uint8)."""
     from gankit.data import to_float
     from gankit.metrics import paired_metrics
-    from gankit.metrics.labels import label_palette, label_scores
+    from gankit.metrics.labels import label_palette, label_scores, matched_pixel_accuracy
 
-    lab = label_scores(to_labels, labels, label_palette(labels))
+    palette = label_palette(labels)
+    lab = label_scores(to_labels, labels, palette)
     pm = paired_metrics(to_photos, to_float(photos))
     return {"pixel_acc": lab["pixel_accuracy"], "class_acc": lab["class_accuracy"], "class_iou": lab["class_iou"],
+            "matched_acc": matched_pixel_accuracy(to_labels, labels, palette),
             "photo_l1": pm["l1"], "photo_psnr": pm["psnr"], "photo_ssim": pm["ssim"],
             "labels_spread": spread_ratio(to_labels, to_float(labels)),
             "photos_spread": spread_ratio(to_photos, to_float(photos))}
 
 
+def translate_val(spec: dict, photos: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(G(photo), F(labels)) of the val pairs by the row's trained generator(s)."""
+    import gankit
+    from gankit.translate import outputs_of
+
+    runs = Path(spec["runs_dir"]) / spec["key"]
+    if spec["recipe"] == "cyclegan":
+        G = gankit.load_generator(runs / "generator", spec["device"]).eval()
+        return outputs_of(G, photos, direction="AtoB"), outputs_of(G, labels, direction="BtoA")
+    outs = []
+    for direction, inputs in (("AtoB", photos), ("BtoA", labels)):
+        torch.manual_seed(0)  # pix2pix's test-time dropout
+        outs.append(outputs_of(gankit.load_generator(runs / direction / "generator", spec["device"]).eval(), inputs))
+    return outs[0], outs[1]
+
+
 def run_row(spec: dict) -> dict:
     """Train one row (both directions for pix2pix), translate the val pairs, score; saves the row."""
-    import gankit
     from gankit.data import save_grid, to_float
-    from gankit.translate import outputs_of
 
     torch.set_num_threads(spec["threads"])
     runs = Path(spec["runs_dir"]) / spec["key"]
@@ -91,19 +109,14 @@ def run_row(spec: dict) -> dict:
     if spec["recipe"] == "cyclegan":
         trained = train_row("cyclegan", None, "facades-unpaired", [*spec["overrides"], *common], spec["seed"],
                             spec["steps"], spec["budget"], spec["chunk"], spec["device"], runs, spec["data_root"])
-        G = gankit.load_generator(runs / "generator", spec["device"]).eval()
-        to_labels, to_photos = outputs_of(G, photos, direction="AtoB"), outputs_of(G, labels, direction="BtoA")
     else:  # pix2pix: one run per direction, each on the paired train split
-        outs, trained = {}, {"train_seconds": 0.0}
+        trained = {"train_seconds": 0.0}
         for direction in ("AtoB", "BtoA"):
             t = train_row("pix2pix", None, "facades", [*spec["overrides"], *common, f"data.direction={direction}"],
                           spec["seed"], spec["steps"], spec["budget"], spec["chunk"], spec["device"],
                           runs / direction, spec["data_root"])
-            torch.manual_seed(0)  # pix2pix's test-time dropout
-            G = gankit.load_generator(runs / direction / "generator", spec["device"]).eval()
-            outs[direction] = outputs_of(G, photos if direction == "AtoB" else labels)
             trained = {**t, "train_seconds": trained["train_seconds"] + t["train_seconds"]}
-        to_labels, to_photos = outs["AtoB"], outs["BtoA"]
+    to_labels, to_photos = translate_val(spec, photos, labels)
     strip = Path(spec["rows_dir"]).parent / "strips" / f"{spec['key']}.png"
     strip.parent.mkdir(parents=True, exist_ok=True)
     pick = slice(0, 8)
@@ -117,6 +130,18 @@ def run_row(spec: dict) -> dict:
     return row
 
 
+def rescore(spec: dict) -> None:
+    """Score a finished row again from its saved generator(s), when the scores have changed since."""
+    path = Path(spec["rows_dir"]) / f"{spec['key']}.json"
+    if not path.is_file():
+        return
+    photos, labels = val_pairs(Path(spec["data_root"]), spec["size"])
+    row = json.loads(path.read_text())
+    row.update(scores(*translate_val(spec, photos, labels), photos, labels))
+    path.write_text(json.dumps(row, indent=1))
+    print(f"{spec['key']}: rescored", flush=True)
+
+
 def chance_row(root: Path, size: int) -> dict:
     """Each val input answered with the true target of another val input (a fixed derangement)."""
     from gankit.data import to_float
@@ -128,17 +153,19 @@ def chance_row(root: Path, size: int) -> dict:
 
 
 def markdown(rows: list[dict], chance: dict, args) -> str:
-    cols = ["pixel_acc", "class_acc", "class_iou", "photo_l1", "photo_psnr", "photo_ssim", "labels_spread", "photos_spread"]
+    cols = ["pixel_acc", "class_acc", "class_iou", "matched_acc", "photo_l1", "photo_psnr", "photo_ssim", "labels_spread", "photos_spread"]
     summary = []
     for key, (label, _, _) in ROWS.items():
         mine = [r for r in rows if r["row"] == key]
         if mine:
-            summary.append({"row": label, **{c: mean_std([r[c] for r in mine]) for c in cols}, "seeds": len(mine),
+            summary.append({"row": label, **{c: mean_std([r[c] for r in mine if c in r]) for c in cols},
+                            "seeds": len(mine),
                             "steps": "/".join(str(r["steps"]) for r in mine),
                             "train s": "/".join(f"{r['train_seconds']:.0f}" for r in mine)})
     summary.append({"row": chance["label"], **{c: f"{chance[c]:.4g}" for c in cols}})
     return (f"# CycleGAN ablation on unpaired facades\n\n{kind_line('auto (the recipe default)')}; {args.size} px, "
-            f"device {args.device}{''.join(' ' + o for o in args.extra)}. Photo -> labels: pixel / class accuracy, class IoU (12 label colours); labels -> "
+            f"device {args.device}{''.join(' ' + o for o in args.extra)}. Photo -> labels: pixel / class accuracy, class IoU (12 label colours), pixel accuracy after the best "
+            f"one-to-one renaming of the predicted colours (matched); labels -> "
             f"photo: L1, PSNR, SSIM; spread: outputs' mean pairwise distance / the true targets' (100 val pairs).\n\n"
             + md_table(summary, list(summary[0])))
 
@@ -154,6 +181,7 @@ def main():
     ap.add_argument("--jobs", type=int, default=1, help="rows side by side, one process and one thread each")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per row")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--rescore", action="store_true", help="score finished rows again from their saved generators")
     ap.add_argument("--set", dest="extra", action="append", default=[],
                     help="extra config override of every row, also in its key (e.g. model.d_layers=2)")
     ap.add_argument("--results-dir", type=Path, default=None, help="default bench/results/cyclegan_ablation")
@@ -175,6 +203,9 @@ def main():
               "rows_dir": str(folder / "rows"), "runs_dir": str(folder / "runs")}
              for key in args.rows for s in range(args.seeds)]
     t0 = time.perf_counter()
+    if args.rescore:
+        for spec in specs:
+            rescore(spec)
     rows = run_rows(run_row, specs, folder / "rows", args.jobs)
     chance = chance_row(root, args.size)
     md = markdown(rows, chance, args)

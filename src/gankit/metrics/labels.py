@@ -59,6 +59,24 @@ def snap_to_palette(maps: Tensor, palette: Tensor) -> Tensor:
     return torch.cdist(x.reshape(-1, 3), palette.float()).argmin(1).reshape(x.shape[:3])
 
 
+def matched_pixel_accuracy(pred: Tensor, target: Tensor, palette: Tensor) -> float:
+    """Per-pixel accuracy after the best one-to-one renaming of the predicted classes (the Hungarian
+    assignment on the confusion matrix). An unpaired translator may draw every region where the photo
+    has it but give windows the colour of another class: this tells that apart from maps that do not
+    line up with the photo at all. A diagnostic beside the paper's score, not a replacement."""
+    try:
+        from scipy.optimize import linear_sum_assignment
+    except ImportError:
+        raise GankitError("matched pixel accuracy needs scipy: pip install 'gankit[eval]'") from None
+    if pred.shape != target.shape:
+        raise GankitError(f"label scores need equal shapes, got {tuple(pred.shape)} and {tuple(target.shape)}")
+    p, t = snap_to_palette(pred, palette).flatten(), snap_to_palette(target, palette).flatten()
+    k = len(palette)
+    confusion = torch.bincount(t * k + p, minlength=k * k).reshape(k, k)
+    rows, cols = linear_sum_assignment(confusion.numpy(), maximize=True)
+    return float(confusion[torch.as_tensor(rows), torch.as_tensor(cols)].sum() / confusion.sum())
+
+
 def label_scores(pred: Tensor, target: Tensor, palette: Tensor) -> dict[str, float]:
     """Per-pixel accuracy, mean per-class accuracy and mean class IoU of ``pred`` against ``target``,
     both snapped to ``palette``; classes absent from every target are left out of the means."""
