@@ -59,7 +59,12 @@ class ComputeCopies:
     step, weight clipping, a checkpoint load), so nothing outside a step sees, or has to know of,
     the copies: EMA, checkpoints, exports and samples read the float32 parameters. The fused
     optimizers update parameters without moving that counter, so the engine also calls
-    :meth:`invalidate` after each update."""
+    :meth:`invalidate` after each update.
+
+    A graph must not outlive the :meth:`swapped` block it was built in: assigning ``.data`` of
+    another dtype gives a parameter a new grad accumulator, so a later ``backward(inputs=params)``
+    does not reach the weights of a graph built before (pix2pix's G output carried from the D phase
+    to the G phase left every conv weight without a gradient in bf16; only the norm layers learned)."""
 
     def __init__(self, nets, dtype: torch.dtype = torch.bfloat16):
         self.dtype = dtype
