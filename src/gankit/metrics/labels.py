@@ -64,7 +64,10 @@ def matched_pixel_accuracy(pred: Tensor, target: Tensor, palette: Tensor) -> flo
     assignment on the confusion matrix). An unpaired translator may draw every region where the photo
     has it but give windows the colour of another class: this tells that apart from maps that do not
     line up with the photo at all. A diagnostic beside the paper's score, not a replacement."""
-    from scipy.optimize import linear_sum_assignment
+    try:
+        from scipy.optimize import linear_sum_assignment
+    except ImportError:
+        raise GankitError("matched pixel accuracy needs scipy: pip install 'gankit[eval]'") from None
     if pred.shape != target.shape:
         raise GankitError(f"label scores need equal shapes, got {tuple(pred.shape)} and {tuple(target.shape)}")
     p, t = snap_to_palette(pred, palette).flatten(), snap_to_palette(target, palette).flatten()
