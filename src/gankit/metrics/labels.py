@@ -59,6 +59,15 @@ def snap_to_palette(maps: Tensor, palette: Tensor) -> Tensor:
     return torch.cdist(x.reshape(-1, 3), palette.float()).argmin(1).reshape(x.shape[:3])
 
 
+def _confusion(pred: Tensor, target: Tensor, palette: Tensor) -> Tensor:
+    """K x K pixel counts of both maps snapped to ``palette``; rows: true class, columns: predicted."""
+    if pred.shape != target.shape:
+        raise GankitError(f"label scores need equal shapes, got {tuple(pred.shape)} and {tuple(target.shape)}")
+    p, t = snap_to_palette(pred, palette).flatten(), snap_to_palette(target, palette).flatten()
+    k = len(palette)
+    return torch.bincount(t * k + p, minlength=k * k).reshape(k, k)
+
+
 def matched_pixel_accuracy(pred: Tensor, target: Tensor, palette: Tensor) -> float:
     """Per-pixel accuracy after the best one-to-one renaming of the predicted classes (the Hungarian
     assignment on the confusion matrix). An unpaired translator may draw every region where the photo
@@ -68,11 +77,7 @@ def matched_pixel_accuracy(pred: Tensor, target: Tensor, palette: Tensor) -> flo
         from scipy.optimize import linear_sum_assignment
     except ImportError:
         raise GankitError("matched pixel accuracy needs scipy: pip install 'gankit[eval]'") from None
-    if pred.shape != target.shape:
-        raise GankitError(f"label scores need equal shapes, got {tuple(pred.shape)} and {tuple(target.shape)}")
-    p, t = snap_to_palette(pred, palette).flatten(), snap_to_palette(target, palette).flatten()
-    k = len(palette)
-    confusion = torch.bincount(t * k + p, minlength=k * k).reshape(k, k)
+    confusion = _confusion(pred, target, palette)
     rows, cols = linear_sum_assignment(confusion.numpy(), maximize=True)
     return float(confusion[torch.as_tensor(rows), torch.as_tensor(cols)].sum() / confusion.sum())
 
@@ -80,14 +85,10 @@ def matched_pixel_accuracy(pred: Tensor, target: Tensor, palette: Tensor) -> flo
 def label_scores(pred: Tensor, target: Tensor, palette: Tensor) -> dict[str, float]:
     """Per-pixel accuracy, mean per-class accuracy and mean class IoU of ``pred`` against ``target``,
     both snapped to ``palette``; classes absent from every target are left out of the means."""
-    if pred.shape != target.shape:
-        raise GankitError(f"label scores need equal shapes, got {tuple(pred.shape)} and {tuple(target.shape)}")
-    p, t = snap_to_palette(pred, palette).flatten(), snap_to_palette(target, palette).flatten()
-    k = len(palette)
-    confusion = torch.bincount(t * k + p, minlength=k * k).reshape(k, k).double()  # rows: true class
+    confusion = _confusion(pred, target, palette).double()
     true_n, pred_n, hit = confusion.sum(1), confusion.sum(0), confusion.diag()
     present = true_n > 0
     return {"pixel_accuracy": float(hit.sum() / confusion.sum()),
             "class_accuracy": float((hit[present] / true_n[present]).mean()),
             "class_iou": float((hit[present] / (true_n + pred_n - hit)[present]).mean()),
-            "label_colours": k}
+            "label_colours": len(palette)}
