@@ -11,8 +11,32 @@ import torch
 from gankit.data import default_data_root
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-# OMP_NUM_THREADS, when set, wins: side-by-side jobs on 2 cores each take one thread
+# OMP_NUM_THREADS, when set, wins: side-by-side jobs on 2 cores each take one thread. Under
+# pytest-xdist the cores are shared out among the workers, and the gankit processes a test starts
+# inherit the worker's share, so workers never spin against each other.
+_workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1)
+if _workers > 1 and "OMP_NUM_THREADS" not in os.environ:
+    os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // _workers))
 torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or max(1, min(2, os.cpu_count() or 1))))
+
+# fixtures that train something, shared by tests in several files: their tests run on one worker
+_SHARED_TRAINED = ("digit_classifier", "trained_dcgan_dir")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Group tests for `--dist loadgroup`: a file's tests stay together (its module fixtures are
+    built once), the users of a shared trained fixture stay together, and each slow learning test
+    is its own unit, sent out first so that the longest one does not start last."""
+    for item in items:
+        shared = [f for f in _SHARED_TRAINED if f in getattr(item, "fixturenames", ())]
+        if shared:
+            group = shared[0]
+        elif item.get_closest_marker("slow"):
+            group = item.nodeid
+        else:
+            group = item.path.name
+        item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=lambda it: it.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session")
