@@ -97,18 +97,24 @@ class Pix2Pix(TranslationRecipe):
         return [Phase("D", self.d_step, repeat="n_d", batch="new"), g] if self.gan_w > 0 else [g]
 
     def d_step(self, batch: dict) -> StepOut:
+        """Also hands G's output, graph kept, to the G step that follows: one G forward per
+        iteration, as the reference implementation's (G is not updated in between)."""
         x, y = batch["x"], batch["x_b"]
-        with torch.no_grad():
-            fake = self.G(x)
-        real_in, fake_in = torch.cat([x, y], 1), torch.cat([x, fake], 1)
+        fake = self.G(x)
+        real_in, fake_in = torch.cat([x, y], 1), torch.cat([x, fake.detach()], 1)
         real_logits, fake_logits = self.D(real_in), self.D(fake_in)
         penalty, reg_logs = self.adv.penalty(self.D, real_in, fake_in)
         loss = 0.5 * self.adv.d(real_logits, fake_logits) + penalty  # halved: D learns slower than G (§3.3)
-        return StepOut.judged({"D": loss}, {**d_stats(real_logits, fake_logits, self.adv.boundary), **reg_logs})
+        out = StepOut.judged({"D": loss}, {**d_stats(real_logits, fake_logits, self.adv.boundary), **reg_logs})
+        out.carry["fake"] = fake
+        return out
 
     def g_step(self, batch: dict) -> StepOut:
+        """Uses the D step's G(x) once; a repeat (train.n_g > 1), or a run without D, computes its own."""
         x, y = batch["x"], batch["x_b"]
-        fake = self.G(x)
+        fake = batch.get("fake")
+        if fake is None:
+            fake = self.G(x)
         rec = l1(fake, y)
         loss = self.l1_w * rec
         logs = {"g/l1": rec.detach()}
@@ -120,7 +126,7 @@ class Pix2Pix(TranslationRecipe):
             adv = self.adv.g(real_logits, self.D(torch.cat([x, fake], 1)))
             loss = loss + self.gan_w * adv
             logs["g/gan"] = adv.detach()
-        return StepOut({"G": loss}, logs)
+        return StepOut({"G": loss}, logs, carry={"fake": None})  # spent: its graph is freed by this backward
 
     def after_update(self, player: str) -> None:
         self.adv.after_update(player, self.D)

@@ -171,7 +171,13 @@ class Trainer:
                             if out.rt is not None:
                                 self.rt.add(float(out.rt))
                 except Divergence as e:
-                    self.handle_divergence(str(e))
+                    diverged = str(e)
+                else:
+                    diverged = None
+                finally:
+                    self.weights.release()  # float32 weights again for EMA, samples, checkpoints, rollbacks
+                if diverged is not None:
+                    self.handle_divergence(diverged)
                     continue
                 if self.ema is not None and it >= t.ema_start:
                     self.ema.update_parameters(self.recipe.generator())

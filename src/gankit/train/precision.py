@@ -50,21 +50,23 @@ class ComputeCopies:
     update: mixed precision with master weights (Micikevicius et al. 2018).
 
     Inside :meth:`swapped` those parameters hold their copies, so matrix products read bf16 weights
-    without a cast and write bf16 weight gradients; on leaving, the parameters get their float32
-    values back and the gradients are copied into float32 buffers kept from step to step. The
-    numbers are autocast's: the same bf16 weights enter the same products, and the same bf16
-    gradients are widened to float32 for the update. What changes is the memory traffic: autocast
-    cast G's weights twice per iteration (D step, G step) and widened each gradient into freshly
-    allocated memory. A copy is remade when its parameter's version counter moves (an optimizer
-    step, weight clipping, a checkpoint load), so nothing outside a step sees, or has to know of,
-    the copies: EMA, checkpoints, exports and samples read the float32 parameters. The fused
-    optimizers update parameters without moving that counter, so the engine also calls
+    without a cast and write bf16 weight gradients. On leaving, a parameter that received a gradient
+    gets its float32 value back and its gradient is copied into a float32 buffer kept from step to
+    step; one that received none (a player not updated by this phase) keeps its copy until
+    :meth:`release`, which the engine calls at the end of each iteration, before EMA, samples,
+    checkpoints and rollbacks read the weights. The numbers are autocast's: the same bf16 weights
+    enter the same products, and the same bf16 gradients are widened to float32 for the update.
+    What changes is the memory traffic: autocast cast G's weights twice per iteration (D step,
+    G step) and widened each gradient into freshly allocated memory. A copy is remade when its
+    parameter's version counter moves (an optimizer step, weight clipping, a checkpoint load). The
+    fused optimizers update parameters without moving that counter, so the engine also calls
     :meth:`invalidate` after each update.
 
-    A graph must not outlive the :meth:`swapped` block it was built in: assigning ``.data`` of
-    another dtype gives a parameter a new grad accumulator, so a later ``backward(inputs=params)``
-    does not reach the weights of a graph built before (pix2pix's G output carried from the D phase
-    to the G phase left every conv weight without a gradient in bf16; only the norm layers learned)."""
+    Keeping a copy in place across phases is also what lets a graph built in one phase be
+    back-propagated in the next (pix2pix's G(x) from the D step serving the G step): assigning
+    ``.data`` of another dtype gives a parameter a new grad accumulator, so had G's weights been
+    swapped out and in again between the phases, ``backward(inputs=G's params)`` would not reach
+    them (every conv weight without a gradient; only the norm layers learned)."""
 
     def __init__(self, nets, dtype: torch.dtype = torch.bfloat16):
         self.dtype = dtype
@@ -78,6 +80,7 @@ class ComputeCopies:
         self.params = list(seen.values())
         self._copies: dict[int, tuple[int, torch.Tensor]] = {}
         self._grads: dict[int, torch.Tensor] = {}
+        self._masters: dict[int, torch.Tensor] = {}  # float32 values of the parameters now holding copies
 
     def invalidate(self, params=None) -> None:
         """Forget the copies of ``params`` (all when None): they are remade at their next use."""
@@ -88,28 +91,40 @@ class ComputeCopies:
 
     @contextlib.contextmanager
     def swapped(self):
-        masters = []
         for p in self.params:
+            if id(p) in self._masters:
+                continue
             version, copy = self._copies.get(id(p), (None, None))
             if version != p._version:
                 copy = p.detach().to(self.dtype)
                 self._copies[id(p)] = (p._version, copy)
-            masters.append(p.data)
+            self._masters[id(p)] = p.data
             p.data = copy
         try:
             yield
         finally:
-            for p, master in zip(self.params, masters):
-                grad = p.grad
-                if grad is None or grad.dtype == master.dtype:
-                    p.data = master
-                    continue
-                p.grad = None
-                p.data = master
-                buf = self._grads.get(id(p))
-                if buf is None:
-                    buf = self._grads[id(p)] = torch.empty_like(master)
-                p.grad = buf.copy_(grad)
+            for p in self.params:
+                if p.grad is not None and p.grad.dtype == self.dtype:
+                    self._restore(p)
+
+    def release(self) -> None:
+        """Give every parameter its float32 value back."""
+        for p in self.params:
+            if id(p) in self._masters:
+                self._restore(p)
+
+    def _restore(self, p: nn.Parameter) -> None:
+        master = self._masters.pop(id(p))
+        grad = p.grad
+        if grad is None or grad.dtype == master.dtype:
+            p.data = master
+            return
+        p.grad = None
+        p.data = master
+        buf = self._grads.get(id(p))
+        if buf is None:
+            buf = self._grads[id(p)] = torch.empty_like(master)
+        p.grad = buf.copy_(grad)
 
 
 class _NoCopies:
@@ -117,6 +132,9 @@ class _NoCopies:
 
     def swapped(self):
         return contextlib.nullcontext()
+
+    def release(self) -> None:
+        pass
 
     def invalidate(self, params=None) -> None:
         pass
