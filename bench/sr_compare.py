@@ -16,7 +16,8 @@ by nearest neighbour, bicubic, SRResNet, the same-budget control, SRGAN, HR).
    lr moves by a few hundredths of a dB from chunk to chunk, and a rise resumes after such a pause)
    or --max-sr-steps are done: trained to a plateau, not stopped early.
 2. From that SRResNet, two runs of --gan-steps each with the srgan recipe and the same schedule
-   (named after the SRResNet step they start from: control-from6000, srgan-from6000):
+   (named after the SRResNet step they start from: control-from6000, srgan-from6000; another
+   --adv-weight W trains its own srgan-advW-from6000):
    SRGAN (content + --adv-weight x non-saturating adversarial loss) and the control (adversarial
    weight 0: the same extra steps of pixel MSE, D trained but unused). SRGAN and the control have
    the same total budget, so a difference between them is the adversarial term's.
@@ -120,23 +121,29 @@ def train_srresnet(args) -> None:
                                     "rule": {"plateau_db": args.plateau_db, "chunks": args.plateau_chunks}}, indent=1))
 
 
-def stage_dir(runs_dir: Path, name: str) -> Path:
-    """A GAN stage's run, named after the SRResNet step it starts from."""
+DEFAULT_ADV_WEIGHT = 1e-3
+
+
+def stage_dir(runs_dir: Path, name: str, adv_weight: float = DEFAULT_ADV_WEIGHT) -> Path:
+    """A GAN stage's run, named after the SRResNet step it starts from and, for SRGAN at another
+    than the default weight, after its adversarial weight (so each weight gets its own run)."""
     if name == "srresnet":
         return runs_dir / name
     curve = json.loads((runs_dir / "srresnet" / "plateau.json").read_text())["curve"]
-    return runs_dir / f"{name}-from{curve[-1]['step']}"
+    weight = f"-adv{adv_weight:g}" if name == "srgan" and adv_weight != DEFAULT_ADV_WEIGHT else ""
+    return runs_dir / f"{name}{weight}-from{curve[-1]['step']}"
 
 
 def train_gan_stage(args, name: str, adv_weight: float) -> None:
     data, root, _ = data_args(args)
     over = [*common_overrides(args), f"model.init_from={runs(args) / 'srresnet' / 'generator'}", f"model.ndf={args.ndf}",
             f"loss.adv_weight={adv_weight}", f"optim.decay_start={args.gan_steps // 2}"]
-    train_row("srgan", None, data, over, args.seed, args.gan_steps, None, args.chunk, "cpu", stage_dir(runs(args), name),
+    train_row("srgan", None, data, over, args.seed, args.gan_steps, None, args.chunk, "cpu",
+              stage_dir(runs(args), name, args.adv_weight),
               root, config_file=PRESETS / "srgan-facades-cpu.yaml")
 
 
-def stages_on_disk(runs_dir: Path) -> tuple[dict, list[dict]]:
+def stages_on_disk(runs_dir: Path, adv_weight: float) -> tuple[dict, list[dict]]:
     """Steps and training seconds of each finished stage (from its run's state files), and SRResNet's
     val PSNR curve."""
     stages, curve = {}, []
@@ -147,7 +154,7 @@ def stages_on_disk(runs_dir: Path) -> tuple[dict, list[dict]]:
         stages["srresnet"] = {"steps": curve[-1]["step"], "train_s": curve[-1]["train_s"],
                               "stopped_by": state.get("stopped_by")}
     for name in ("control", "srgan") if curve else ():
-        state_file = stage_dir(runs_dir, name) / "bench_state.json"
+        state_file = stage_dir(runs_dir, name, adv_weight) / "bench_state.json"
         if state_file.is_file():
             s = json.loads(state_file.read_text())
             stages[name] = {"steps": s["step"], "train_s": round(s["seconds"], 1)}
@@ -170,8 +177,8 @@ def score(args) -> None:
     from gankit.metrics.reference import cached_features
     from gankit.translate import outputs_of
 
-    stages, curve = stages_on_disk(runs(args))
-    dirs = {n: stage_dir(runs(args), n) for n in MODELS}
+    stages, curve = stages_on_disk(runs(args), args.adv_weight)
+    dirs = {n: stage_dir(runs(args), n, args.adv_weight) for n in MODELS}
     gens = {n: load_generator(d / "generator") for n, d in dirs.items() if (d / "generator").is_dir()}
     stem = "sr_compare" if args.train_on == "facades" else f"sr_compare_{args.train_on}"
     net = InceptionFeatures()
@@ -238,7 +245,8 @@ def main() -> None:
     ap.add_argument("--ndf", type=int, default=32)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=1e-3, help="SRResNet's Adam lr (the GAN stages keep srgan's 1e-4)")
-    ap.add_argument("--adv-weight", type=float, default=1e-3)
+    ap.add_argument("--adv-weight", type=float, default=DEFAULT_ADV_WEIGHT,
+                    help="SRGAN's adversarial weight (the paper's 1e-3); another weight trains its own SRGAN run")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--limit", type=int, default=10_000, help="held-out images per split at most (all: 100 + 260)")
     ap.add_argument("--strip-n", type=int, default=6)
