@@ -3,7 +3,7 @@ test zebras (FID) than leaving them as they are?
 
 Trains the `cyclegan-horse2zebra-cpu.yaml` preset (6 residual blocks, ngf 16, ndf 32, batch 1; images
 loaded at 1.117 x `--size` px and cropped to `--size`; the lr decays linearly to 0 over the second
-half of `--steps`), then scores, on all test images at `--size` px:
+half of `--steps`), then scores, on all test images at the generator's size (as `gankit eval` reads them):
 - FID and KID of G(testA) against testB, and of the untranslated testA against testB at the same
   size (the bar: translation must bring the horses closer to the zebras), and the same for
   F(testB) against testA;
@@ -33,40 +33,26 @@ from paper_rows import results_dir, save_row, train_row, where  # noqa: E402
 PRESET = Path(__file__).resolve().parents[1] / "src" / "gankit" / "configs" / "presets" / "cyclegan-horse2zebra-cpu.yaml"
 
 
-def test_domains(root: Path, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(testA, testB) at ``size`` px, uint8: every test horse and zebra."""
-    from gankit.config import Config, recipe_defaults
-    from gankit.data import build_dataset
-
-    cfg = recipe_defaults("cyclegan")["data"]
-    cfg.update(name="horse2zebra", root=str(root), split="test", limit=None, load_size=size, crop_size=size)
-    data = build_dataset(Config.wrap(cfg), 0)
-    return data.x, data.x_b
-
-
-def fid_kid(net, real: torch.Tensor, fake: torch.Tensor) -> dict:
-    from gankit.metrics import fid_from_features, kid
-
-    fr, ff = net(real).numpy(), net(fake).numpy()
-    k = kid(fr, ff, subsets=100, subset_size=min(100, len(fr), len(ff)))
-    return {"fid": fid_from_features(fr, ff), "kid_x1000": 1000 * k["kid"], "kid_std_x1000": 1000 * k["kid_std"]}
-
-
-def score(run: Path, root: Path, size: int, strip_path: Path, strip_n: int) -> dict:
+def score(run: Path, root: Path, strip_path: Path, strip_n: int) -> dict:
+    """FID/KID of each direction's translations and of the untranslated images against the other
+    domain, every test image at the generator's size (read as `gankit eval` reads them)."""
     import gankit
     from gankit.data import save_grid, to_float
-    from gankit.metrics import InceptionFeatures
-    from gankit.translate import outputs_of
+    from gankit.metrics import InceptionFeatures, fid_from_features, kid
+    from gankit.translate import held_out, outputs_of
 
-    horses, zebras = test_domains(root, size)
     G = gankit.load_generator(run / "generator").eval()
+    horses, zebras, _, _ = held_out(G, {"name": "horse2zebra", "root": str(root)}, "test", 10_000)
     to_zebra, to_horse = outputs_of(G, horses, direction="AtoB"), outputs_of(G, zebras, direction="BtoA")
     h, z = to_float(horses), to_float(zebras)
     net = InceptionFeatures()
-    out = {"n_testA": len(h), "n_testB": len(z)}
-    for name, (real, fake) in {"G(testA) vs testB": (z, to_zebra), "testA vs testB (untranslated)": (z, h),
-                               "F(testB) vs testA": (h, to_horse), "testB vs testA (untranslated)": (h, z)}.items():
-        out[name] = fid_kid(net, real, fake)
+    feats = {name: net(x).numpy() for name, x in (("h", h), ("z", z), ("G(h)", to_zebra), ("F(z)", to_horse))}
+    out = {"n_testA": len(h), "n_testB": len(z), "size": h.shape[-1]}
+    for name, (real, fake) in {"G(testA) vs testB": ("z", "G(h)"), "testA vs testB (untranslated)": ("z", "h"),
+                               "F(testB) vs testA": ("h", "F(z)"), "testB vs testA (untranslated)": ("h", "z")}.items():
+        fr, ff = feats[real], feats[fake]
+        k = kid(fr, ff, subsets=100, subset_size=min(100, len(fr), len(ff)))
+        out[name] = {"fid": fid_from_features(fr, ff), "kid_x1000": 1000 * k["kid"], "kid_std_x1000": 1000 * k["kid_std"]}
         print(f"{name}: FID {out[name]['fid']:.1f}, KID x1000 {out[name]['kid_x1000']:.1f}", flush=True)
     strip_path.parent.mkdir(parents=True, exist_ok=True)
     k = slice(0, strip_n)
@@ -119,7 +105,7 @@ def main() -> None:
             trained = {"run": str(run), "steps": logged[-1]["step"],
                        "train_seconds": round(logged[-1]["time"] - logged[0]["time"], 1)}
         strip = out_dir / "strips" / f"{key}.png"
-        row = save_row(spec, {**trained, **score(run, root, args.size, strip, args.strip_n), "strip": str(strip),
+        row = save_row(spec, {**trained, **score(run, root, strip, args.strip_n), "strip": str(strip),
                               **where(args.device)})
     pairs = ["G(testA) vs testB", "testA vs testB (untranslated)", "F(testB) vs testA", "testB vs testA (untranslated)"]
     table = [{"images": p, "fid": row[p]["fid"], "kid_x1000": row[p]["kid_x1000"], "kid_std_x1000": row[p]["kid_std_x1000"]}
