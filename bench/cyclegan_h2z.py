@@ -81,6 +81,8 @@ def main() -> None:
     root = args.data_root or (default_data_root() or Path("../shared/data")) / "horse2zebra"
     if not (root / "testA").is_dir():
         sys.exit(f"horse2zebra not found at {root}: pass --data-root or set GANKIT_DATA")
+    if args.run is not None and not (args.run / "generator").is_dir():
+        sys.exit(f"--run {args.run}: not a finished gankit run (no generator/ in it); train one first")
     out_dir = results_dir(args.results_dir, "cyclegan_h2z")
     extra = "".join("_" + s.replace("=", "-").replace("/", "-") for s in args.extra)
     key = f"s{args.size}_n{args.steps}_seed{args.seed}{extra}" if args.run is None else f"run-{args.run.name}"
