@@ -60,6 +60,11 @@ def score(run: Path, root: Path, strip_path: Path, strip_n: int) -> dict:
     return out
 
 
+def bad_input(message: str) -> None:
+    print(f"cyclegan_h2z: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=128, help="crop size in px (images loaded at 1.117x)")
@@ -80,9 +85,9 @@ def main() -> None:
 
     root = args.data_root or (default_data_root() or Path("../shared/data")) / "horse2zebra"
     if not (root / "testA").is_dir():
-        sys.exit(f"horse2zebra not found at {root}: pass --data-root or set GANKIT_DATA")
+        bad_input(f"horse2zebra not found at {root}: pass --data-root or set GANKIT_DATA")
     if args.run is not None and not (args.run / "generator").is_dir():
-        sys.exit(f"--run {args.run}: not a finished gankit run (no generator/ in it); train one first")
+        bad_input(f"--run {args.run}: not a finished gankit run (no generator/ in it); train one first")
     out_dir = results_dir(args.results_dir, "cyclegan_h2z")
     extra = "".join("_" + s.replace("=", "-").replace("/", "-") for s in args.extra)
     key = f"s{args.size}_n{args.steps}_seed{args.seed}{extra}" if args.run is None else f"run-{args.run.name}"
