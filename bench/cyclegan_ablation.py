@@ -69,13 +69,12 @@ def scores(to_labels: torch.Tensor, to_photos: torch.Tensor, photos: torch.Tenso
     """The row's numbers from its val outputs (float, [-1, 1]) and the true pairs (uint8)."""
     from gankit.data import to_float
     from gankit.metrics import paired_metrics
-    from gankit.metrics.labels import label_palette, label_scores, matched_pixel_accuracy
+    from gankit.metrics.labels import label_palette, label_scores
 
-    palette = label_palette(labels)
-    lab = label_scores(to_labels, labels, palette)
+    lab = label_scores(to_labels, labels, label_palette(labels))
     pm = paired_metrics(to_photos, to_float(photos))
     return {"pixel_acc": lab["pixel_accuracy"], "class_acc": lab["class_accuracy"], "class_iou": lab["class_iou"],
-            "matched_acc": matched_pixel_accuracy(to_labels, labels, palette),
+            "matched_acc": lab["matched_pixel_accuracy"],
             "photo_l1": pm["l1"], "photo_psnr": pm["psnr"], "photo_ssim": pm["ssim"],
             "labels_spread": spread_ratio(to_labels, to_float(labels)),
             "photos_spread": spread_ratio(to_photos, to_float(photos))}

@@ -22,7 +22,7 @@ from .coverage import (class_coverage, class_diversity, mean_pairwise_distance, 
                        toy2d_coverage)
 from .distances import fid_from_features, kid, precision_recall
 from .inception import InceptionFeatures, is_fid_inception
-from .labels import label_palette, label_scores, matched_pixel_accuracy
+from .labels import label_palette, label_scores
 from .paired import paired_metrics
 from .reference import cached_features, is_cached, real_images
 
@@ -237,8 +237,7 @@ def _labels(ctx):
     if ctx.paired_fn is None:
         raise GankitError("metric 'labels' needs a translator whose outputs are label maps, and a paired dataset")
     pred, target = ctx.paired_fn()
-    palette = label_palette(target)
-    return {**label_scores(pred, target, palette), "matched_pixel_accuracy": matched_pixel_accuracy(pred, target, palette)}
+    return label_scores(pred, target, label_palette(target))
 
 
 METRICS = {"fid": _fid, "kid": _kid, "pr": _pr, "mnist-fid": _mnist_fid, "classes": _classes,

@@ -68,7 +68,7 @@ def _confusion(pred: Tensor, target: Tensor, palette: Tensor) -> Tensor:
     return torch.bincount(t * k + p, minlength=k * k).reshape(k, k)
 
 
-def matched_pixel_accuracy(pred: Tensor, target: Tensor, palette: Tensor) -> float:
+def _matched(confusion: Tensor) -> float:
     """Per-pixel accuracy after the best one-to-one renaming of the predicted classes (the Hungarian
     assignment on the confusion matrix). An unpaired translator may draw every region where the photo
     has it but give windows the colour of another class: this tells that apart from maps that do not
@@ -77,18 +77,19 @@ def matched_pixel_accuracy(pred: Tensor, target: Tensor, palette: Tensor) -> flo
         from scipy.optimize import linear_sum_assignment
     except ImportError:
         raise GankitError("matched pixel accuracy needs scipy: pip install 'gankit[eval]'") from None
-    confusion = _confusion(pred, target, palette)
     rows, cols = linear_sum_assignment(confusion.numpy(), maximize=True)
     return float(confusion[torch.as_tensor(rows), torch.as_tensor(cols)].sum() / confusion.sum())
 
 
 def label_scores(pred: Tensor, target: Tensor, palette: Tensor) -> dict[str, float]:
     """Per-pixel accuracy, mean per-class accuracy and mean class IoU of ``pred`` against ``target``,
-    both snapped to ``palette``; classes absent from every target are left out of the means."""
+    both snapped to ``palette`` (classes absent from every target are left out of the means), and
+    the pixel accuracy after the best renaming of the predicted classes (see :func:`_matched`), all
+    from one confusion matrix."""
     confusion = _confusion(pred, target, palette).double()
     true_n, pred_n, hit = confusion.sum(1), confusion.sum(0), confusion.diag()
     present = true_n > 0
     return {"pixel_accuracy": float(hit.sum() / confusion.sum()),
             "class_accuracy": float((hit[present] / true_n[present]).mean()),
             "class_iou": float((hit[present] / (true_n + pred_n - hit)[present]).mean()),
-            "label_colours": len(palette)}
+            "matched_pixel_accuracy": _matched(confusion), "label_colours": len(palette)}
