@@ -322,7 +322,7 @@ RANGES: dict[str, tuple] = {
 CHOICES: dict[str, tuple] = {
     "train.precision": ("auto", "fp32", "bf16"), "train.on_nan": ("stop", "rollback"),
     "eval.best_mode": ("min", "max", "none"), "data.channels": (1, 3),
-    "model.z_prior": ("normal", "uniform"), "model.upsample": ("transpose", "resize"),
+    "model.z_prior": ("normal", "uniform"),
 }
 # The largest step size each optimizer can take without diverging at once: Adam and RMSprop move every
 # weight by about lr per step, so lr > 1 (e.g. 1e6: losses near 1e22) is never a useful setting.

@@ -120,26 +120,13 @@ class ResnetBlock(nn.Module):
         return x + self.body(x)
 
 
-def _upsample(cin: int, cout: int, bias: bool, mode: str) -> list[nn.Module]:
-    """2x upsampling by a stride-2 transposed conv (the paper's) or by nearest-neighbour resizing then a
-    3x3 conv ("resize"): a transposed conv whose kernel size the stride does not divide covers
-    alternate output pixels with different numbers of kernel taps, which paints a checkerboard
-    (Odena et al. 2016, "Deconvolution and checkerboard artifacts"); resizing first gives every output
-    pixel the same taps."""
-    if mode == "transpose":
-        return [nn.ConvTranspose2d(cin, cout, 3, 2, 1, output_padding=1, bias=bias)]
-    if mode == "resize":
-        return [nn.Upsample(scale_factor=2, mode="nearest"), ReflectionPad2d(1), nn.Conv2d(cin, cout, 3, bias=bias)]
-    raise GankitError(f"upsample must be 'transpose' or 'resize', got {mode!r}")
-
-
 @register
 class ResnetGenerator(nn.Module):
     """c7s1-ngf, two stride-2 downsamplings, ``n_blocks`` residual blocks (6 for 128 px, 9 for 256 px
-    in Zhu et al. 2017), two 2x upsamplings (``upsample``, see :func:`_upsample`), c7s1-3 + tanh."""
+    in Zhu et al. 2017), two stride-2 upsamplings, c7s1-3 + tanh."""
 
     def __init__(self, in_channels: int = 3, out_channels: int = 3, ngf: int = 64, n_blocks: int = 9,
-                 norm: str = "instance", upsample: str = "transpose"):
+                 norm: str = "instance"):
         super().__init__()
         self.multiple = 4
         bias = _bias(norm)
@@ -150,7 +137,8 @@ class ResnetGenerator(nn.Module):
             ch *= 2
         layers += [ResnetBlock(ch, norm) for _ in range(n_blocks)]
         for _ in range(2):
-            layers += [*_upsample(ch, ch // 2, bias, upsample), norm2d(norm, ch // 2), nn.ReLU(True)]
+            layers += [nn.ConvTranspose2d(ch, ch // 2, 3, 2, 1, output_padding=1, bias=bias),
+                       norm2d(norm, ch // 2), nn.ReLU(True)]
             ch //= 2
         layers += [ReflectionPad2d(3), nn.Conv2d(ch, out_channels, 7), nn.Tanh()]
         self.net = nn.Sequential(*layers)
@@ -164,11 +152,10 @@ class ResnetGenerator(nn.Module):
 class CycleGANPair(nn.Module):
     """Both CycleGAN generators as one exported module: ``G`` maps A to B, ``F`` maps B to A."""
 
-    def __init__(self, channels: int = 3, ngf: int = 64, n_blocks: int = 9, norm: str = "instance",
-                 upsample: str = "transpose"):
+    def __init__(self, channels: int = 3, ngf: int = 64, n_blocks: int = 9, norm: str = "instance"):
         super().__init__()
-        self.G = ResnetGenerator(channels, channels, ngf, n_blocks, norm, upsample)
-        self.F = ResnetGenerator(channels, channels, ngf, n_blocks, norm, upsample)
+        self.G = ResnetGenerator(channels, channels, ngf, n_blocks, norm)
+        self.F = ResnetGenerator(channels, channels, ngf, n_blocks, norm)
         self.multiple = self.G.multiple
 
     def forward(self, x: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:

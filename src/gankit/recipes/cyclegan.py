@@ -63,7 +63,7 @@ class CycleGAN(TranslationRecipe):
         m, c = cfg.model, data.channels
         if data.x_b.shape[1] != c:
             raise GankitError(f"CycleGAN needs both domains with the same channels ({c} vs {data.x_b.shape[1]})")
-        self.pair = self.player("G", CycleGANPair(c, m.ngf, m.n_blocks, m.norm, m.upsample), init=m.init,
+        self.pair = self.player("G", CycleGANPair(c, m.ngf, m.n_blocks, m.norm), init=m.init,
                                 meta=self.translate_meta(directions=["AtoB", "BtoA"]))
         self.G, self.F = self.pair.G, self.pair.F
         self.D_A, self.D_B = (self.player("D", PatchDiscriminator(c, m.ndf, m.d_layers, m.norm), key=key, init=m.init)
