@@ -7,7 +7,7 @@ half of `--steps`), then scores, on all test images at the generator's size (as 
 - FID and KID of G(testA) against testB, and of the untranslated testA against testB at the same
   size (the bar: translation must bring the horses closer to the zebras), and the same for
   F(testB) against testA;
-- a sample strip (`<results-dir>/h2z_strip.png`): rows testA, G(testA), testB, F(testB).
+- a sample strip (`<results-dir>/strips/<key>.png`): rows testA, G(testA), testB, F(testB).
 
     python bench/cyclegan_h2z.py --steps 16000                  # ~95 min of one core (AVX512-BF16)
     python bench/cyclegan_h2z.py --size 64 --steps 200 --results-dir /tmp/h2z  # end-to-end check
