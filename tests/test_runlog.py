@@ -85,6 +85,27 @@ def test_tensorboard_holds_sample_images_config_text_and_hparams(piped_run):
     assert {"loss/D", "loss/G", "eval/value"} <= metrics and metrics <= set(acc.Tags()["scalars"])
 
 
+def test_hparams_are_written_when_the_run_starts(tmp_path):
+    """A run killed before its end still lists its config in TensorBoard's HPARAMS tab."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    from gankit.train.runlog import RunLog, tb_hparams_start
+
+    log = RunLog(tmp_path, alarms=None, enabled=True)
+    log.open_tb(0)
+    tb_hparams_start(log.tb, {"train": {"steps": 7, "betas": [0.5, 0.999]}, "data": {"name": "mnist"}})
+    log.close()  # no tb_hparams_end: the process died here
+    acc = EventAccumulator(str(tmp_path / "tb"), size_guidance={"tensors": 0})
+    acc.Reload()
+    content = acc.PluginTagToContent("hparams")
+    assert "_hparams_/experiment" not in content
+    start = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"])
+    hp = start.session_start_info.hparams
+    assert hp["train.steps"].number_value == 7 and hp["data.name"].string_value == "mnist"
+    assert hp["train.betas"].string_value == "[0.5, 0.999]"
+
+
 def test_progress_prints_nothing_on_a_terminal_or_when_off():
     class Tty(io.StringIO):
         def isatty(self):

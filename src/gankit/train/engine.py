@@ -141,6 +141,7 @@ class Trainer:
                 raise self.write_error(e) from None
             self.runlog.open_tb(self.step)
             runlog.tb_config(self.runlog.tb, (self.run_dir / "config.yaml").read_text())
+            runlog.tb_hparams_start(self.runlog.tb, cfg.to_dict())
             self.runlog.write_alarms()
         from tqdm.auto import tqdm
 
@@ -206,7 +207,7 @@ class Trainer:
                 if self.step % t.ckpt_every == 0 or self.step == t.steps:
                     self.save()
             if self.runlog.tb is not None:
-                runlog.tb_hparams(self.runlog.tb, cfg.to_dict(), self.runlog.final)
+                runlog.tb_hparams_end(self.runlog.tb, cfg.to_dict(), self.runlog.final)
         except OSError as e:  # a log row or sample grid on a full disk or an unwritable directory
             raise self.write_error(e) from None
         finally:

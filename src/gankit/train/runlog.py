@@ -110,15 +110,25 @@ def _flat(d: dict, prefix: str = "") -> dict:
     return out
 
 
-def tb_hparams(tb, cfg: dict, final: dict) -> None:
-    """Every config key as a hyper-parameter, with the run's final numbers as its metrics. The metric
-    names are the scalar tags already logged, whose last values TensorBoard's HPARAMS tab shows."""
+def tb_hparams_start(tb, cfg: dict) -> None:
+    """Every config key as a hyper-parameter, written when the run starts, so that a run stopped
+    before its end (killed, out of budget) still shows in TensorBoard's HPARAMS tab."""
+    from torch.utils.tensorboard.summary import hparams
+
+    _, start, _ = hparams(_flat(cfg), {})
+    tb.file_writer.add_summary(start)
+
+
+def tb_hparams_end(tb, cfg: dict, final: dict) -> None:
+    """The run's final numbers as the metrics of its hyper-parameters. The metric names are the scalar
+    tags already logged, whose last values TensorBoard's HPARAMS tab shows."""
     from torch.utils.tensorboard.summary import hparams
 
     metrics = {k: v for k, v in final.items() if isinstance(v, (int, float)) and math.isfinite(v)}
     if not metrics:
         return
-    for summary in hparams(_flat(cfg), metrics):
+    experiment, _, end = hparams(_flat(cfg), metrics)
+    for summary in (experiment, end):
         tb.file_writer.add_summary(summary)
 
 
